@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "directory_observer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "directory_observer", targets: ["directory_observer"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CDirObsSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // No pkgConfig here: Debian's hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM rejects with a
+        // warning on every build. The headers are in /usr/include/hiredis and the modulemap links -lhiredis.
+        .systemLibrary(
+            name: "CDirObsHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .executableTarget(
+            name: "EmbedMigrationsTool",
+            path: "Sources/EmbedMigrationsTool"
+        ),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["EmbedMigrationsTool"]
+        ),
+        .target(
+            name: "DirectoryObserver",
+            dependencies: [
+                "CDirObsSQLite",
+                "CDirObsHiredis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        .executableTarget(
+            name: "directory_observer",
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DirectoryObserverTests",
+            dependencies: ["DirectoryObserver"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DirectoryObserver"]
+        ),
+    ]
+)

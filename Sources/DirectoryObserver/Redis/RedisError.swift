@@ -1,0 +1,61 @@
+/// A failure talking to Redis. `kind` tells a dead connection (refused, reset, closed, timed out,
+/// garbled) from an error reply the server sent on a healthy connection; `detail` says what happened,
+/// never with a credential or a payload in it.
+public struct RedisError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The connection could not be made or broke (refused, reset, unreachable…).
+        case connection
+        /// Connecting or waiting for a reply took longer than the configured timeout.
+        case timeout
+        /// The server closed the connection.
+        case eof
+        /// The server sent something that is not RESP.
+        case `protocol`
+        /// The server answered with an error reply; `prefix` is its first word (`WRONGTYPE`, `OOM`, `ERR`…).
+        case reply(prefix: String)
+    }
+
+    public let kind: Kind
+    public let detail: String
+
+    public init(kind: Kind, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    /// An error reply from the server, classified by its first word.
+    public static func reply(_ text: String) -> RedisError {
+        let prefix = text.prefix { $0 != " " }
+        return RedisError(kind: .reply(prefix: String(prefix)), detail: text)
+    }
+
+    /// Error-reply prefixes that describe a passing state of the server, not a problem with the data.
+    public static let transientReplyPrefixes: Set<String> = [
+        "LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "NOAUTH", "TRYAGAIN", "CLUSTERDOWN",
+    ]
+
+    /// True when the connection is unusable and must be dropped.
+    public var isConnectionLevel: Bool {
+        if case .reply = kind { return false }
+        return true
+    }
+
+    /// True when retrying later can succeed without anyone changing the data: every connection-level
+    /// failure and the transient error replies (`LOADING`, `BUSY`, `OOM`, `READONLY`, …).
+    public var isTransient: Bool {
+        switch kind {
+        case .reply(let prefix): return Self.transientReplyPrefixes.contains(prefix)
+        default: return true
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .connection: return "Redis connection failed: \(detail)"
+        case .timeout: return "Redis timed out: \(detail)"
+        case .eof: return "Redis closed the connection: \(detail)"
+        case .protocol: return "Redis protocol error: \(detail)"
+        case .reply: return "Redis replied with an error: \(detail)"
+        }
+    }
+}

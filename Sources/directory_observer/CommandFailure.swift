@@ -1,0 +1,28 @@
+import DirectoryObserver
+
+/// Maps the library's typed errors to the one line and exit status the command line promises.
+enum CommandFailure {
+    /// EX_CONFIG: the configuration is wrong.
+    static let configExitStatus: Int32 = 78
+    /// EX_UNAVAILABLE: a service (Redis) could not be reached.
+    static let unavailableExitStatus: Int32 = 69
+    /// EX_TEMPFAIL: something else holds the outbox.
+    static let busyExitStatus: Int32 = 75
+
+    static func oneLine(for error: any Error) -> String? {
+        switch error {
+        case let error as ConfigError: return error.description
+        case let error as SQLiteError: return error.description
+        case let error as RedisError: return error.description
+        default: return nil
+        }
+    }
+
+    static func exitStatus(for error: any Error) -> Int32? {
+        switch error {
+        case is ConfigError: return configExitStatus
+        case is RedisError: return unavailableExitStatus
+        default: return nil
+        }
+    }
+}
