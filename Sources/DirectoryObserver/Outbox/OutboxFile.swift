@@ -1,0 +1,163 @@
+import CDirObsSQLite
+import Foundation
+import Glibc
+
+/// Opens outbox files. It refuses, without changing a byte, anything it cannot read as an outbox: a
+/// non-SQLite file, another application's database, a newer schema, a failed integrity check. A new
+/// outbox is built under a temporary name and renamed into place, so a crash during creation never
+/// leaves a half-made file at the path.
+public enum OutboxFile {
+    /// How a caller wants the file.
+    public enum Access: Sendable {
+        /// The daemon: create the file when missing, migrate it, check its integrity.
+        case daemon
+        /// `drain`, `purge`, `replay`: read-write, never create, never migrate.
+        case modify
+        /// Inspection: read-only, never create.
+        case inspect
+    }
+
+    /// The SQLite file header every database starts with.
+    private static let sqliteMagic = Array("SQLite format 3\0".utf8)
+
+    /// Opens (and for the daemon, creates or migrates) the outbox at `path`.
+    public static func open(path: String, access: Access, sync: OutboxSettings.Sync = .full) throws(OutboxError)
+        -> SQLiteConnection
+    {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard case .daemon = access else { throw OutboxError(path: path, reason: .missing) }
+            try create(path: path)
+        }
+        try checkHeader(path: path)
+        let connection: SQLiteConnection
+        do {
+            connection = try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
+            try checkVersion(connection, path: path, migrate: access == .daemon)
+            if access == .daemon {
+                let result = try connection.scalar("PRAGMA quick_check")
+                guard case .text("ok") = result else {
+                    throw OutboxError(path: path, reason: .integrity(String(describing: result)))
+                }
+            }
+            if access != .inspect {
+                try connection.execute("PRAGMA synchronous=\(sync == .full ? "FULL" : "NORMAL")")
+            }
+        } catch let error as OutboxError {
+            throw error
+        } catch let error as SQLiteError {
+            throw OutboxError(path: path, reason: error.isNotADatabase ? .notSQLite : .sqlite(error))
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+        return connection
+    }
+
+    /// The outbox's UUID, given to it when it was created.
+    public static func uuid(of connection: SQLiteConnection) throws(SQLiteError) -> String {
+        guard case .text(let uuid) = try connection.scalar("SELECT value FROM outbox_meta WHERE key = 'uuid'") else {
+            throw SQLiteError(code: SQLITE_CORRUPT, message: "outbox_meta has no uuid")
+        }
+        return uuid
+    }
+
+    /// The schema version recorded in the file.
+    public static func schemaVersion(of connection: SQLiteConnection) throws(SQLiteError) -> Int {
+        Int(try connection.integer("PRAGMA user_version"))
+    }
+
+    // MARK: - Checks that read without writing
+
+    /// Reads the first 100 bytes: an SQLite header whose application_id is ours.
+    private static func checkHeader(path: String) throws(OutboxError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw OutboxError(path: path, reason: .system(SystemError(call: "stat", errno: errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw OutboxError(path: path, reason: .notAFile) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw OutboxError(path: path, reason: .system(SystemError(call: "open", errno: errno)))
+        }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 100)
+        let count = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 100, 0) }
+        guard count == 100, Array(header[0..<16]) == sqliteMagic else {
+            throw OutboxError(path: path, reason: .notSQLite)
+        }
+        let applicationID = header[68..<72].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
+        guard applicationID == Migrations.applicationID else {
+            throw OutboxError(path: path, reason: .foreignDatabase(applicationID: applicationID))
+        }
+    }
+
+    private static func checkVersion(_ connection: SQLiteConnection, path: String, migrate: Bool) throws {
+        let version = try schemaVersion(of: connection)
+        guard version <= Migrations.latestVersion else {
+            throw OutboxError(path: path, reason: .newerSchema(found: version, known: Migrations.latestVersion))
+        }
+        if migrate && version < Migrations.latestVersion {
+            try connection.transaction {
+                try apply(Migrations.steps.filter { $0.version > version }, to: connection)
+            }
+        }
+    }
+
+    /// Runs migrations in order and records the last one in `user_version`; the caller holds the
+    /// transaction.
+    private static func apply(_ steps: [Migrations.Step], to connection: SQLiteConnection) throws {
+        for step in steps {
+            try connection.execute(step.sql)
+            try connection.execute("PRAGMA user_version = \(step.version)")
+        }
+    }
+
+    // MARK: - Creation
+
+    private static func create(path: String) throws(OutboxError) {
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty
+            ? "." : (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw OutboxError(path: path, reason: .directoryMissing(directory))
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw OutboxError(path: path, reason: .notWritable("directory \(directory)"))
+        }
+        let temporary = path + ".creating-\(getpid())"
+        unlink(temporary)
+        unlink(temporary + "-wal")
+        unlink(temporary + "-shm")
+        do {
+            let connection = try SQLiteConnection(path: temporary, mode: .readWriteCreate)
+            try connection.transaction {
+                try connection.execute("PRAGMA application_id = \(Migrations.applicationID)")
+                try apply(Migrations.steps, to: connection)
+                let insert = try connection.prepare("INSERT INTO outbox_meta (key, value) VALUES (?, ?)")
+                try insert.run([.text("uuid"), .text(UUID().uuidString.lowercased())])
+                try insert.run([.text("created_at"), .real(Date().timeIntervalSince1970)])
+            }
+            // WAL is a property of the file: set once here, before the file is visible at its path.
+            try connection.execute("PRAGMA journal_mode=WAL")
+            try connection.close()
+        } catch {
+            unlink(temporary)
+            if let error = error as? SQLiteError { throw OutboxError(path: path, reason: .sqlite(error)) }
+            throw OutboxError(path: path, reason: .refused("cannot create: \(error)"))
+        }
+        let fd = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+        guard rename(temporary, path) == 0 else {
+            let error = SystemError(call: "rename", errno: errno)
+            unlink(temporary)
+            throw OutboxError(path: path, reason: .system(error))
+        }
+        let directoryFD = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+}

@@ -1,0 +1,212 @@
+/// The outbox's rows, through one SQLite connection and statements prepared once. Not Sendable: it
+/// lives on the thread that owns its connection (the writer thread, the forwarder thread, or a
+/// command's main thread). Methods that write expect the caller to hold a transaction when several
+/// must commit together (see `OutboxWriter`).
+public final class OutboxStore {
+    public let connection: SQLiteConnection
+    private var statements: [String: SQLiteStatement] = [:]
+
+    public init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// A statement prepared on first use and reused afterwards.
+    func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let statement = statements[sql] {
+            statement.reset()
+            return statement
+        }
+        let statement = try connection.prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Finalizes the statements and closes the connection.
+    public func close() throws(SQLiteError) {
+        statements.removeAll()
+        try connection.close()
+    }
+
+    // MARK: - Writing
+
+    /// Inserts one pending event and returns its id.
+    @discardableResult
+    public func insert(_ event: NewEvent, createdAt: Double, replayOf: Int64? = nil) throws(SQLiteError) -> Int64 {
+        let insert = try statement(
+            """
+            INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        defer { insert.reset() }
+        try insert.bind(event.queue, at: 1)
+        try insert.bind(event.counter, at: 2)
+        try insert.bind(event.directory, at: 3)
+        try insert.bind(event.filename, at: 4)
+        try insert.bind(event.kind.rawValue, at: 5)
+        try insert.bind(event.timestamp, at: 6)
+        try insert.bind(createdAt, at: 7)
+        try insert.bind(replayOf, at: 8)
+        try insert.step()
+        return connection.lastInsertRowID
+    }
+
+    /// Marks a forwarded batch: `skipped` ids first, then every other pending event of the queue whose id
+    /// lies in `ids` as delivered.
+    public func markDelivered(
+        queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent], at time: Double
+    ) throws(SQLiteError) {
+        let skip = try statement(
+            "UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'")
+        for event in skipped {
+            try skip.run([.text(event.reason), .real(time), .integer(event.id)])
+        }
+        let deliver = try statement(
+            """
+            UPDATE events SET state = 'delivered', delivered_at = ?
+            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ?
+            """)
+        try deliver.run([.real(time), .text(queue), .integer(ids.lowerBound), .integer(ids.upperBound)])
+    }
+
+    /// Marks delivered every pending event of `queue` up to `id`: the Redis watermark says they are in.
+    /// Returns how many rows changed.
+    @discardableResult
+    public func markDelivered(queue: String, upTo id: Int64, at time: Double) throws(SQLiteError) -> Int {
+        let deliver = try statement(
+            "UPDATE events SET state = 'delivered', delivered_at = ? WHERE queue = ? AND state = 'pending' AND id <= ?")
+        try deliver.run([.real(time), .text(queue), .integer(id)])
+        return connection.changes
+    }
+
+    /// Counts one failed try for the pending events of `queue` in `ids`; those that reach `maxAttempts`
+    /// become `dead`. Returns how many went dead.
+    @discardableResult
+    public func recordFailure(
+        queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int
+    ) throws(SQLiteError) -> Int {
+        let bump = try statement(
+            """
+            UPDATE events SET attempts = attempts + 1, last_error = ?
+            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ?
+            """)
+        try bump.run([.text(error), .text(queue), .integer(ids.lowerBound), .integer(ids.upperBound)])
+        let kill = try statement(
+            """
+            UPDATE events SET state = 'dead'
+            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ? AND attempts >= ?
+            """)
+        try kill.run([.text(queue), .integer(ids.lowerBound), .integer(ids.upperBound), .integer(Int64(maxAttempts))])
+        return connection.changes
+    }
+
+    /// Deletes up to `limit` delivered or skipped events settled before `cutoff`; returns how many.
+    public func prune(settledBefore cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
+        let prune = try statement(
+            """
+            DELETE FROM events WHERE id IN (
+                SELECT id FROM events WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
+                ORDER BY delivered_at LIMIT ?)
+            """)
+        try prune.run([.real(cutoff), .integer(Int64(limit))])
+        return connection.changes
+    }
+
+    // MARK: - Reading
+
+    /// The oldest pending events of `queue` with an id above `afterID`, at most `limit`, in id order.
+    public func pendingBatch(queue: String, afterID: Int64, limit: Int) throws(SQLiteError) -> [StoredEvent] {
+        let select = try statement(
+            """
+            SELECT \(StoredEvent.columns) FROM events
+            WHERE queue = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?
+            """)
+        defer { select.reset() }
+        try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])
+        var events: [StoredEvent] = []
+        while try select.step() {
+            events.append(StoredEvent(row: select))
+        }
+        return events
+    }
+
+    /// Every queue that has at least one pending event, in name order (an index skip-scan: cheap even
+    /// with a million pending events).
+    public func queuesWithPending() throws(SQLiteError) -> [String] {
+        let next = try statement(
+            "SELECT queue FROM events WHERE state = 'pending' AND queue > ? ORDER BY queue LIMIT 1")
+        var queues: [String] = []
+        var after = ""
+        while true {
+            try next.bind(after, at: 1)
+            let found = try next.step() ? next.text(0) : nil
+            next.reset()
+            guard let found else { return queues }
+            queues.append(found)
+            after = found
+        }
+    }
+
+    /// The number of pending events of `queue`, or of every queue when nil.
+    public func pendingCount(queue: String? = nil) throws(SQLiteError) -> Int {
+        if let queue {
+            let count = try statement("SELECT count(*) FROM events WHERE queue = ? AND state = 'pending'")
+            defer { count.reset() }
+            try count.bind(queue, at: 1)
+            _ = try count.step()
+            return Int(count.int64(0))
+        }
+        let count = try statement("SELECT count(*) FROM events WHERE state = 'pending'")
+        defer { count.reset() }
+        _ = try count.step()
+        return Int(count.int64(0))
+    }
+
+    /// The names that have a pending event for `queue` from `directory`.
+    public func pendingNames(queue: String, directory: String) throws(SQLiteError) -> Set<[UInt8]> {
+        let select = try statement(
+            "SELECT filename FROM events WHERE queue = ? AND state = 'pending' AND directory = ?")
+        defer { select.reset() }
+        try select.bind([.text(queue), .text(directory)])
+        var names: Set<[UInt8]> = []
+        while try select.step() {
+            names.insert(select.blob(0))
+        }
+        return names
+    }
+
+    /// One event by id, or nil.
+    public func event(id: Int64) throws(SQLiteError) -> StoredEvent? {
+        let select = try statement("SELECT \(StoredEvent.columns) FROM events WHERE id = ?")
+        defer { select.reset() }
+        try select.bind(id, at: 1)
+        return try select.step() ? StoredEvent(row: select) : nil
+    }
+}
+
+/// An event of a forwarded batch that was not pushed on purpose, and why.
+public struct SkippedEvent: Sendable, Equatable {
+    public var id: Int64
+    public var reason: String
+
+    public init(id: Int64, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
+extension StoredEvent {
+    /// The columns `init(row:)` reads, in order.
+    static let columns =
+        "id, queue, counter, directory, filename, event, event_timestamp, state, attempts, last_error, "
+        + "created_at, delivered_at, replay_of"
+
+    /// Reads the current row of a statement that selected `columns`.
+    init(row: SQLiteStatement) {
+        self.init(
+            id: row.int64(0), queue: row.text(1), counter: row.optionalText(2), directory: row.text(3),
+            filename: row.blob(4), kind: EventKind(rawValue: row.text(5)) ?? .created, timestamp: row.double(6),
+            state: EventState(rawValue: row.text(7)) ?? .pending, attempts: Int(row.int64(8)),
+            lastError: row.optionalText(9), createdAt: row.double(10), deliveredAt: row.optionalDouble(11),
+            replayOf: row.optionalInt64(12))
+    }
+}

@@ -1,0 +1,317 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The outbox's single writer: a dedicated thread that owns the read-write SQLite connection and commits
+/// everything handed to it in groups. Whatever arrives while one transaction commits goes into the next
+/// one, so the write path keeps up with bursts without a transaction per event and without a fixed sleep.
+///
+/// Guarantees: requests are applied in the order they were handed in; a completion runs (on the writer
+/// thread) only after its transaction committed; a failed commit (full disk, I/O error) is rolled back and
+/// retried with backoff while new requests keep queueing, and when commits succeed again the recovery
+/// handler runs so the watcher can re-list what it could not record. All methods are safe from any thread.
+public final class OutboxWriter: Sendable {
+    /// Most events kept in memory while commits fail; beyond it new events are dropped (and the
+    /// directories re-listed after recovery).
+    static let retainedEventLimit = 200_000
+
+    private enum Request: Sendable {
+        case append([NewEvent], completion: (@Sendable (Bool) -> Void)?)
+        case listing(ListingRequest, completion: @Sendable (ListingOutcome?) -> Void)
+        case delivered(queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent])
+        case deliveredUpTo(queue: String, id: Int64, completion: @Sendable (Int) -> Void)
+        case failure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int,
+            completion: @Sendable (Int) -> Void)
+        case barrier(@Sendable () -> Void)
+
+        var eventCount: Int {
+            if case .append(let events, _) = self { return events.count }
+            return 0
+        }
+    }
+
+    private struct State {
+        var requests: [Request] = []
+        var stopping = false
+        var recoveryHandler: (@Sendable () -> Void)?
+    }
+
+    /// The outbox's UUID (names its watermarks in Redis).
+    public let uuid: String
+    public let path: String
+    private let settings: OutboxSettings
+    private let logger: Logger
+    private let onCommit: @Sendable () -> Void
+    private let state = Mutex(State())
+    private let wake = WakeSignal()
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Opens (creating or migrating) the outbox on a new writer thread. The caller holds the outbox's
+    /// lock. `onCommit` runs on the writer thread after each commit that added events.
+    public init(settings: OutboxSettings, logger: Logger, onCommit: @escaping @Sendable () -> Void = {})
+        throws(OutboxError)
+    {
+        self.path = settings.path
+        self.settings = settings
+        self.logger = logger
+        self.onCommit = onCommit
+        // The thread opens the connection itself (the connection never crosses threads), reports the
+        // outcome, then waits until `init` has finished before it touches `self`.
+        let opened = Mutex<Result<String, OutboxError>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let handOver = Mutex<OutboxWriter?>(nil)
+        let thread = Thread { [settings] in
+            let store: OutboxStore
+            do throws(OutboxError) {
+                let connection = try OutboxFile.open(path: settings.path, access: .daemon, sync: settings.sync)
+                let uuid: String
+                do throws(SQLiteError) {
+                    uuid = try OutboxFile.uuid(of: connection)
+                } catch {
+                    throw OutboxError(path: settings.path, reason: .sqlite(error))
+                }
+                store = OutboxStore(connection: connection)
+                opened.withLock { $0 = .success(uuid) }
+                ready.signal()
+            } catch {
+                opened.withLock { $0 = .failure(error) }
+                ready.signal()
+                return
+            }
+            ready.wait()
+            handOver.withLock { $0 }?.run(store)
+        }
+        thread.name = "outbox-writer"
+        thread.start()
+        ready.wait()
+        switch opened.withLock({ $0 }) {
+        case .success(let uuid): self.uuid = uuid
+        case .failure(let error): throw error
+        case nil: preconditionFailure("the writer thread reported nothing")
+        }
+        handOver.withLock { $0 = self }
+        ready.signal()
+    }
+
+    // MARK: - Requests
+
+    /// Commits new events, in order. `completion(true)` runs once they are committed; `false` if they had
+    /// to be dropped (commits failing for too long, or shutdown while failing).
+    public func append(_ events: [NewEvent], completion: (@Sendable (Bool) -> Void)? = nil) {
+        guard !events.isEmpty else {
+            completion?(true)
+            return
+        }
+        submit(.append(events, completion: completion))
+    }
+
+    /// Applies a listing (see `ListingRequest`); `completion` gets the outcome, or nil if it was dropped.
+    public func appendListing(_ listing: ListingRequest, completion: @escaping @Sendable (ListingOutcome?) -> Void) {
+        submit(.listing(listing, completion: completion))
+    }
+
+    /// Marks a batch the forwarder pushed (see `OutboxStore.markDelivered(queue:ids:skipped:at:)`).
+    public func markDelivered(queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent]) {
+        submit(.delivered(queue: queue, ids: ids, skipped: skipped))
+    }
+
+    /// Marks delivered every pending event of `queue` up to the Redis watermark `id`; blocks until committed
+    /// and returns how many events changed.
+    public func markDelivered(queue: String, upTo id: Int64) -> Int {
+        let done = DispatchSemaphore(value: 0)
+        let changed = Mutex(0)
+        submit(.deliveredUpTo(queue: queue, id: id) { count in
+            changed.withLock { $0 = count }
+            done.signal()
+        })
+        done.wait()
+        return changed.withLock { $0 }
+    }
+
+    /// Counts a failed try for a batch; blocks until committed and returns how many events went `dead`.
+    public func recordFailure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int) -> Int {
+        let done = DispatchSemaphore(value: 0)
+        let dead = Mutex(0)
+        submit(.failure(queue: queue, ids: ids, error: error, maxAttempts: maxAttempts) { count in
+            dead.withLock { $0 = count }
+            done.signal()
+        })
+        done.wait()
+        return dead.withLock { $0 }
+    }
+
+    /// Blocks until everything handed in before this call is committed, or `timeout` seconds pass.
+    /// Returns true when it was committed.
+    @discardableResult
+    public func flush(timeout: Double = 60) -> Bool {
+        let done = DispatchSemaphore(value: 0)
+        submit(.barrier { done.signal() })
+        return done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success
+    }
+
+    /// Runs `handler` (on the writer thread) each time commits succeed again after failing.
+    public func setRecoveryHandler(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.recoveryHandler = handler }
+    }
+
+    /// Commits what is queued, closes the outbox and ends the thread. Blocks until done.
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        wake.signal()
+        // `finished` is signalled once by the thread; pass it on so that every caller of stop() returns.
+        finished.wait()
+        finished.signal()
+    }
+
+    private func submit(_ request: Request) {
+        state.withLock { $0.requests.append(request) }
+        wake.signal()
+    }
+
+    // MARK: - The writer thread
+
+    private func run(_ store: OutboxStore) {
+        var retained: [Request] = []
+        var failingSince: Double?
+        var backoff = 0.05
+        var nextPrune = Clock.monotonic() + 1
+        while true {
+            let (incoming, stopping) = state.withLock { state in
+                defer { state.requests.removeAll(keepingCapacity: true) }
+                return (state.requests, state.stopping)
+            }
+            retained.append(contentsOf: incoming)
+            if retained.isEmpty {
+                if stopping { break }
+                if Clock.monotonic() >= nextPrune {
+                    if !pruneChunk(store) { nextPrune = Clock.monotonic() + 1 }
+                    continue
+                }
+                wake.wait(seconds: max(0.001, nextPrune - Clock.monotonic()))
+                continue
+            }
+            do {
+                let (completions, inserted) = try commit(retained, to: store)
+                retained.removeAll(keepingCapacity: true)
+                if let since = failingSince {
+                    logger.info(
+                        "outbox commits again", metadata: ["outbox.failed_for_s": "\(Clock.monotonic() - since)"])
+                    failingSince = nil
+                    backoff = 0.05
+                    state.withLock { $0.recoveryHandler }?()
+                }
+                completions.forEach { $0() }
+                if inserted { onCommit() }
+            } catch {
+                if failingSince == nil {
+                    failingSince = Clock.monotonic()
+                    logger.error(
+                        "outbox commit failed; keeping events in memory and retrying",
+                        metadata: ["outbox.path": "\(path)", "error": "\(error)"])
+                }
+                retained = dropExcess(retained)
+                if stopping, let since = failingSince, Clock.monotonic() - since > 5 {
+                    logger.error("outbox still failing at shutdown; dropping uncommitted events")
+                    abandon(retained)
+                    retained.removeAll()
+                    break
+                }
+                usleep(UInt32(backoff * 1_000_000))
+                backoff = min(backoff * 2, 2)
+            }
+        }
+        do {
+            try store.close()
+        } catch {
+            logger.error("outbox close failed", metadata: ["error": "\(error)"])
+        }
+        finished.signal()
+    }
+
+    /// Applies every request in one transaction; returns the completions to run after the commit and
+    /// whether any event was added.
+    private func commit(_ requests: [Request], to store: OutboxStore) throws -> ([() -> Void], Bool) {
+        let now = Clock.now()
+        var completions: [() -> Void] = []
+        var inserted = false
+        try store.connection.transaction {
+            for request in requests {
+                switch request {
+                case .append(let events, let completion):
+                    for event in events { try store.insert(event, createdAt: now) }
+                    inserted = true
+                    if let completion { completions.append { completion(true) } }
+                case .listing(let listing, let completion):
+                    let outcome = try store.insertListing(listing, maxPending: settings.maxPending, createdAt: now)
+                    inserted = inserted || outcome.announced > 0
+                    completions.append { completion(outcome) }
+                case .delivered(let queue, let ids, let skipped):
+                    try store.markDelivered(queue: queue, ids: ids, skipped: skipped, at: now)
+                case .deliveredUpTo(let queue, let id, let completion):
+                    let changed = try store.markDelivered(queue: queue, upTo: id, at: now)
+                    completions.append { completion(changed) }
+                case .failure(let queue, let ids, let error, let maxAttempts, let completion):
+                    let dead = try store.recordFailure(queue: queue, ids: ids, error: error, maxAttempts: maxAttempts)
+                    completions.append { completion(dead) }
+                case .barrier(let completion):
+                    completions.append(completion)
+                }
+            }
+        }
+        if inserted {
+            logger.trace("outbox committed", metadata: ["batch.requests": "\(requests.count)"])
+        }
+        return (completions, inserted)
+    }
+
+    /// Keeps at most `retainedEventLimit` events in memory while commits fail; newer appends are dropped
+    /// (their completions told `false`). The recovery handler re-lists the directories afterwards.
+    private func dropExcess(_ requests: [Request]) -> [Request] {
+        var kept: [Request] = []
+        var events = 0
+        var dropped = 0
+        for request in requests {
+            if case .append(let batch, let completion) = request, events + batch.count > Self.retainedEventLimit {
+                dropped += batch.count
+                completion?(false)
+                continue
+            }
+            events += request.eventCount
+            kept.append(request)
+        }
+        if dropped > 0 {
+            logger.warning("outbox failing: events dropped from memory, directories will be re-listed",
+                metadata: ["batch.size": "\(dropped)"])
+        }
+        return kept
+    }
+
+    private func abandon(_ requests: [Request]) {
+        for request in requests {
+            switch request {
+            case .append(_, let completion): completion?(false)
+            case .listing(_, let completion): completion(nil)
+            case .deliveredUpTo(_, _, let completion): completion(0)
+            case .failure(_, _, _, _, let completion): completion(0)
+            case .barrier(let completion): completion()
+            case .delivered: break
+            }
+        }
+    }
+
+    /// Deletes one chunk of delivered/skipped events older than the retention, in its own short
+    /// transaction. Returns true when there may be more to prune.
+    private func pruneChunk(_ store: OutboxStore) -> Bool {
+        let limit = 1_000
+        do {
+            let cutoff = Clock.now() - settings.retention
+            let deleted = try store.connection.transaction { try store.prune(settledBefore: cutoff, limit: limit) }
+            if deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(deleted)"]) }
+            return deleted == limit
+        } catch {
+            logger.warning("outbox prune failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/// The JSON message announced for one event, byte for byte what the original Python tool sends
+/// (`json.dumps` with its default `", "` and `": "` separators and ASCII-only output):
+/// `{"directory": DIR, "filename": NAME, "event": KIND, "event_timestamp": FLOAT}`.
+/// A name that is not valid UTF-8 has each invalid byte `0xAB` written as `\udcab`, what Python's
+/// surrogateescape decoding produces, so a Python consumer gets the exact bytes back.
+public enum EventMessage {
+    /// Encodes one message.
+    public static func encode(directory: String, filename: [UInt8], event: String, timestamp: Double) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + directory.utf8.count + filename.count * 2)
+        out.append(contentsOf: #"{"directory": "#.utf8)
+        appendString(Array(directory.utf8), to: &out)
+        out.append(contentsOf: #", "filename": "#.utf8)
+        appendString(filename, to: &out)
+        out.append(contentsOf: #", "event": "#.utf8)
+        appendString(Array(event.utf8), to: &out)
+        out.append(contentsOf: #", "event_timestamp": "#.utf8)
+        out.append(contentsOf: pythonFloat(timestamp).utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A Double as Python's `repr` writes it (the shortest text that round-trips; `1.0`, not `1`).
+    static func pythonFloat(_ value: Double) -> String {
+        value.description
+    }
+
+    /// Appends `bytes` as a quoted JSON string with Python's escaping, decoding UTF-8 strictly.
+    static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x80 {
+                appendASCII(byte, to: &out)
+                index += 1
+            } else if let (scalar, length) = decodeScalar(bytes, at: index) {
+                appendEscaped(scalar, to: &out)
+                index += length
+            } else {
+                appendUnicodeEscape(0xDC00 + UInt32(byte), to: &out)
+                index += 1
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendASCII(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+        case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+        case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt32(byte), to: &out)
+        default: out.append(byte)
+        }
+    }
+
+    /// Non-ASCII scalars as `\uXXXX`, with a surrogate pair above the Basic Multilingual Plane.
+    private static func appendEscaped(_ scalar: UInt32, to out: inout [UInt8]) {
+        if scalar >= 0x10000 {
+            let value = scalar - 0x10000
+            appendUnicodeEscape(0xD800 + (value >> 10), to: &out)
+            appendUnicodeEscape(0xDC00 + (value & 0x3FF), to: &out)
+        } else {
+            appendUnicodeEscape(scalar, to: &out)
+        }
+    }
+
+    private static func appendUnicodeEscape(_ unit: UInt32, to out: inout [UInt8]) {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+        for shift in stride(from: 12, through: 0, by: -4) {
+            out.append(digits[Int((unit >> UInt32(shift)) & 0xF)])
+        }
+    }
+
+    /// Decodes one well-formed UTF-8 sequence starting at `index` (no overlong forms, no surrogates,
+    /// nothing above U+10FFFF), or returns nil when the byte at `index` does not start one.
+    static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (UInt32, Int)? {
+        let lead = bytes[index]
+        let length: Int
+        var scalar: UInt32
+        var minimum: UInt32
+        switch lead {
+        case 0xC2...0xDF: (length, scalar, minimum) = (2, UInt32(lead & 0x1F), 0x80)
+        case 0xE0...0xEF: (length, scalar, minimum) = (3, UInt32(lead & 0x0F), 0x800)
+        case 0xF0...0xF4: (length, scalar, minimum) = (4, UInt32(lead & 0x07), 0x10000)
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        for offset in 1..<length {
+            let next = bytes[index + offset]
+            guard next & 0xC0 == 0x80 else { return nil }
+            scalar = (scalar << 6) | UInt32(next & 0x3F)
+        }
+        guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+        return (scalar, length)
+    }
+}

@@ -1,0 +1,27 @@
+import Dispatch
+import Synchronization
+
+/// Wakes one waiting thread when there is work, coalescing signals: many `signal()` calls between two
+/// waits cost one wake-up. A signal sent before the wait is never lost.
+public final class WakeSignal: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let raised = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Wakes the waiter (now, or at its next wait).
+    public func signal() {
+        if !raised.exchange(true, ordering: .acquiringAndReleasing) {
+            semaphore.signal()
+        }
+    }
+
+    /// Waits until signalled or until `seconds` pass; returns true when signalled. Work published before
+    /// the matching `signal()` is visible after this returns.
+    @discardableResult
+    public func wait(seconds: Double) -> Bool {
+        let woken = semaphore.wait(timeout: .now() + .nanoseconds(Int(seconds * 1_000_000_000))) == .success
+        if woken { raised.store(false, ordering: .releasing) }
+        return woken
+    }
+}
