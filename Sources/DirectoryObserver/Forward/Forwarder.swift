@@ -1,0 +1,255 @@
+import Logging
+
+/// Drains the outbox to Redis, one round trip per round: for every queue with pending events it takes
+/// the oldest batch, runs the delivery script for all of them in one pipelined round trip, then hands the
+/// outcome to the outbox writer. Not Sendable: it lives on one thread (the daemon's forwarder thread, or
+/// `drain`'s main thread) and owns its SQLite connection and its Redis session there.
+///
+/// Guarantees: per queue, events reach Redis in id order; a batch is applied in Redis at most once
+/// (the watermark), so neither a crash between the script and the local commit nor a lost reply makes
+/// a duplicate; connection-level failures and transient errors never count as attempts.
+final class Forwarder {
+    /// What one round did.
+    enum Round: Equatable {
+        /// Nothing pending.
+        case idle
+        /// Events were pushed or settled.
+        case progress(Int)
+        /// Pending events exist but every queue waits for its retry time (until this monotonic time).
+        case waiting(until: Double)
+        /// Redis cannot be reached (or is in a transient error state).
+        case unavailable
+        /// Reading the outbox failed; try again shortly.
+        case outboxFailed
+    }
+
+    private let settings: ForwarderSettings
+    private let store: OutboxStore
+    private let writer: OutboxWriter
+    private let board: QueueLengthBoard
+    private let logger: Logger
+    private var session: RedisSession?
+    /// Per queue, the last id handed to the writer as delivered: the next batch starts above it even
+    /// before the writer has committed the marks.
+    private var cursors: [String: Int64] = [:]
+    private var queueRetries: [String: (notBefore: Double, backoff: Backoff)] = [:]
+    private var connectBackoff: Backoff
+    private var downSince: Double?
+    private var everConnected = false
+    /// The last connection-level error, for `drain`'s message.
+    private(set) var lastError: RedisError?
+
+    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.writer = writer
+        self.board = board
+        self.logger = logger
+        self.connectBackoff = Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum)
+    }
+
+    private func watermarkKey(_ queue: String) -> String {
+        DeliveryScript.watermarkKey(prefix: settings.redis.keyPrefix, outboxUUID: writer.uuid, queue: queue)
+    }
+
+    // MARK: - One round
+
+    func round() -> Round {
+        guard let session = connectedSession() else { return .unavailable }
+        let batches: [ForwardBatch]
+        var earliestRetry = Double.infinity
+        do {
+            let now = Clock.monotonic()
+            var collected: [ForwardBatch] = []
+            for queue in try store.queuesWithPending() {
+                if let retry = queueRetries[queue], retry.notBefore > now {
+                    earliestRetry = min(earliestRetry, retry.notBefore)
+                    continue
+                }
+                let events = try store.pendingBatch(
+                    queue: queue, afterID: cursors[queue] ?? 0, limit: settings.batchSize)
+                if !events.isEmpty { collected.append(ForwardBatch(queue: queue, events: events)) }
+            }
+            batches = collected
+        } catch {
+            logger.warning("reading the outbox failed", metadata: ["error": "\(error)"])
+            return .outboxFailed
+        }
+        if batches.isEmpty {
+            return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
+        }
+        do {
+            return .progress(try forward(batches, over: session))
+        } catch {
+            lost(session: error)
+            return .unavailable
+        }
+    }
+
+    /// Sends the batches in one pipelined round trip (after one more for list lengths when a batch holds
+    /// `exists` events) and settles each outcome. Throws only connection-level or transient errors.
+    private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws(RedisError) -> Int {
+        var batches = batches
+        try decideSkips(&batches, over: session)
+        let queues = Array(Set(batches.map(\.queue)))
+        var commands = batches.map { $0.scriptCall(sha: session.scriptSHA, watermarkKey: watermarkKey($0.queue)) }
+        commands += queues.map { [Array("LLEN".utf8), Array($0.utf8)] }
+        let replies = try session.connection.pipeline(commands)
+        for (index, queue) in queues.enumerated() {
+            if case .integer(let length) = replies[batches.count + index] {
+                board.publish(queue: queue, length: Int(length))
+            }
+        }
+        var settled = 0
+        for (batch, reply) in zip(batches, replies) {
+            switch reply {
+            case .error(let text):
+                let error = RedisError.reply(text)
+                if case .reply(let prefix) = error.kind, prefix == "NOSCRIPT" {
+                    try session.loadScript()
+                    continue
+                }
+                if error.isTransient { throw error }
+                settled += failed(batch, error: text)
+            default:
+                writer.markDelivered(queue: batch.queue, ids: batch.ids, skipped: batch.skipped)
+                cursors[batch.queue] = batch.ids.upperBound
+                if queueRetries.removeValue(forKey: batch.queue) != nil {
+                    logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
+                }
+                settled += batch.events.count
+                logger.debug(
+                    "batch delivered", metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(batch.events.count)"])
+            }
+        }
+        return settled
+    }
+
+    /// Learns the list length of every queue whose batch holds `exists` events and has a limit, then
+    /// decides which of those events to skip.
+    private func decideSkips(_ batches: inout [ForwardBatch], over session: RedisSession) throws(RedisError) {
+        let limited = batches.indices.filter { index in
+            batches[index].hasExists
+        }
+        guard !limited.isEmpty else { return }
+        let limits = limited.map { settings.queueLimits[batches[$0].queue] ?? nil }
+        let needLength = zip(limited, limits).filter { $0.1 != nil }.map { $0.0 }
+        var lengths: [Int: Int] = [:]
+        if !needLength.isEmpty {
+            let replies = try session.connection.pipeline(
+                needLength.map { [Array("LLEN".utf8), Array(batches[$0].queue.utf8)] })
+            for (index, reply) in zip(needLength, replies) {
+                if case .error(let text) = reply {
+                    let error = RedisError.reply(text)
+                    if error.isTransient { throw error }
+                }
+                lengths[index] = Int(reply.integerValue ?? 0)
+            }
+        }
+        for (index, limit) in zip(limited, limits) {
+            batches[index].decideSkips(limit: limit, listLength: lengths[index] ?? 0)
+        }
+    }
+
+    /// A permanent error on one batch: one more attempt for its events, `dead` at `max_attempts`, and a
+    /// backoff for that queue alone while the others keep flowing. Returns how many went dead.
+    private func failed(_ batch: ForwardBatch, error text: String) -> Int {
+        let dead = writer.recordFailure(
+            queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts)
+        var retry = queueRetries[batch.queue]
+            ?? (0, Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum))
+        if queueRetries[batch.queue] == nil {
+            logger.warning(
+                "Redis refuses a batch; retrying this queue with backoff",
+                metadata: ["redis.queue": "\(batch.queue)", "error": "\(text)"])
+        }
+        if dead > 0 {
+            logger.error(
+                "batch dead-lettered after max_attempts",
+                metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(dead)", "error": "\(text)"])
+            retry.backoff.reset()
+        }
+        retry.notBefore = Clock.monotonic() + retry.backoff.next()
+        queueRetries[batch.queue] = retry
+        return dead
+    }
+
+    // MARK: - Connection life
+
+    /// How long to wait before the next connection attempt (exponential, with jitter).
+    func nextConnectDelay() -> Double {
+        connectBackoff.next()
+    }
+
+    /// The current session, or a new one: connected, authenticated, script loaded, and the outbox
+    /// reconciled with the watermarks in Redis. Nil when Redis cannot be reached.
+    private func connectedSession() -> RedisSession? {
+        if let session { return session }
+        do {
+            let session = try RedisSession(settings: settings.redis, timeout: settings.timeout)
+            try reconcile(over: session)
+            self.session = session
+            connectBackoff.reset()
+            lastError = nil
+            if let since = downSince {
+                let backlog = (try? store.pendingCount()) ?? -1
+                logger.info(
+                    "Redis reachable again",
+                    metadata: [
+                        "redis.endpoint": "\(settings.redis.endpoint)",
+                        "redis.down_for_s": "\(((Clock.monotonic() - since) * 10).rounded() / 10)",
+                        "outbox.pending": "\(backlog)",
+                    ])
+            } else if !everConnected {
+                logger.info("connected to Redis", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])
+            }
+            everConnected = true
+            downSince = nil
+            return session
+        } catch {
+            lost(session: error)
+            return nil
+        }
+    }
+
+    /// Marks delivered what the watermarks say is already in Redis, then reads every queue from its
+    /// oldest pending event again.
+    private func reconcile(over session: RedisSession) throws(RedisError) {
+        let queues: [String]
+        do {
+            queues = try store.queuesWithPending()
+        } catch {
+            throw RedisError(kind: .connection, detail: "cannot read the outbox to reconcile: \(error)")
+        }
+        cursors.removeAll()
+        guard !queues.isEmpty else { return }
+        let replies = try session.connection.pipeline(queues.map { ["GET", watermarkKey($0)].map { Array($0.utf8) } })
+        for (queue, reply) in zip(queues, replies) {
+            if case .error(let text) = reply {
+                let error = RedisError.reply(text)
+                if error.isTransient { throw error }
+                continue
+            }
+            guard let watermark = reply.integerValue else { continue }
+            let changed = writer.markDelivered(queue: queue, upTo: watermark)
+            if changed > 0 {
+                logger.info(
+                    "events found in Redis marked delivered",
+                    metadata: ["redis.queue": "\(queue)", "batch.size": "\(changed)"])
+            }
+        }
+    }
+
+    /// Drops a broken session and logs the outage once.
+    private func lost(session error: RedisError) {
+        session = nil
+        cursors.removeAll()
+        lastError = error
+        if downSince == nil {
+            downSince = Clock.monotonic()
+            logger.warning(
+                "Redis unreachable; events wait in the outbox",
+                metadata: ["redis.endpoint": "\(settings.redis.endpoint)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs a `Forwarder` on its own thread for the daemon's lifetime. It wakes when the outbox writer
+/// commits (the hot path never sleeps on a fixed interval), re-checks every half second when idle so
+/// events added by another process (`replay`) go out within a second, and backs off with jitter while
+/// Redis is unreachable. `stop()` lets the current round trip finish (bounded by the Redis timeout).
+public final class ForwarderService: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let stopSignal = WakeSignal()
+    private let work: WakeSignal
+    private let finished = DispatchSemaphore(value: 0)
+    private let timeout: Double
+
+    /// Starts the thread. `work` is the signal the outbox writer raises after each commit.
+    public init(
+        settings: ForwarderSettings, writer: OutboxWriter, board: QueueLengthBoard, work: WakeSignal, logger: Logger
+    ) throws(OutboxError) {
+        self.work = work
+        self.timeout = settings.timeout
+        // The forwarder's own connection is opened on the calling thread and moved into the thread,
+        // which is its only user from then on.
+        let connection = try OutboxFile.open(path: writer.path, access: .modify)
+        let box = Mutex<OutboxStore?>(OutboxStore(connection: connection))
+        let thread = Thread {
+            guard let store = box.withLock({ $0.take() }) else { return }
+            let forwarder = Forwarder(settings: settings, store: store, writer: writer, board: board, logger: logger)
+            self.run(forwarder)
+            try? store.close()
+            self.finished.signal()
+        }
+        thread.name = "forwarder"
+        thread.start()
+    }
+
+    private func run(_ forwarder: Forwarder) {
+        while !stopping.load(ordering: .acquiring) {
+            switch forwarder.round() {
+            case .progress:
+                continue
+            case .idle:
+                work.wait(seconds: 0.5)
+            case .waiting(let until):
+                work.wait(seconds: min(0.5, max(0.001, until - Clock.monotonic())))
+            case .unavailable:
+                stopSignal.wait(seconds: forwarder.nextConnectDelay())
+            case .outboxFailed:
+                stopSignal.wait(seconds: 0.2)
+            }
+        }
+    }
+
+    /// Asks the thread to stop after its current round trip and waits for it (at most the Redis timeout
+    /// plus a second).
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        stopSignal.signal()
+        work.signal()
+        _ = finished.wait(timeout: .now() + .milliseconds(Int((timeout + 1) * 1000)))
+    }
+}

@@ -1,0 +1,33 @@
+/// What the forwarder needs to know, taken from the configuration.
+public struct ForwarderSettings: Sendable {
+    public var redis: RedisSettings
+    /// Connect and command timeout, seconds (the longest `timeout` of the monitors).
+    public var timeout: Double
+    public var retry: RetrySettings
+    /// `poll_queue_limit` per queue (nil: no limit). Queues not listed have no limit.
+    public var queueLimits: [String: Int?]
+    /// Most events in one batch (at most 4,000: Lua's `unpack` limit, see `DeliveryScript`).
+    public var batchSize: Int
+
+    public init(
+        redis: RedisSettings, timeout: Double, retry: RetrySettings, queueLimits: [String: Int?] = [:],
+        batchSize: Int = 4_000
+    ) {
+        self.redis = redis
+        self.timeout = timeout
+        self.retry = retry
+        self.queueLimits = queueLimits
+        self.batchSize = min(max(batchSize, 1), DeliveryScript.maximumBatch)
+    }
+
+    /// The settings a configuration implies.
+    public init(configuration: Configuration) {
+        var limits: [String: Int?] = [:]
+        for monitor in configuration.monitors where limits[monitor.queue] == nil {
+            limits[monitor.queue] = .some(monitor.pollQueueLimit)
+        }
+        self.init(
+            redis: configuration.redis, timeout: configuration.longestTimeout, retry: configuration.retry,
+            queueLimits: limits)
+    }
+}
