@@ -12,7 +12,8 @@ struct SQLiteLayerTests {
         let path: String
 
         init() throws {
-            path = FileManager.default.temporaryDirectory
+            path =
+                FileManager.default.temporaryDirectory
                 .appendingPathComponent("dirobs-sqlite-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         }

@@ -237,7 +237,7 @@ final class RedisServer: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let code = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard code == 0 else {
@@ -277,7 +277,9 @@ final class RedisServer: Sendable {
                     bind(socketFD, generic, length) == 0 && getsockname(socketFD, generic, &length) == 0
                 }
             }
-            guard ok else { throw RedisServerError(detail: "bind() to 127.0.0.1:0 failed: \(String(cString: strerror(errno)))") }
+            guard ok else {
+                throw RedisServerError(detail: "bind() to 127.0.0.1:0 failed: \(String(cString: strerror(errno)))")
+            }
             let port = Int(UInt16(bigEndian: address.sin_port))
             if port != 6379 { return port }
         }
