@@ -65,18 +65,21 @@ public final class RedisConnection {
         for arguments in commands {
             try append(arguments)
         }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw contextFailure()
+        // The first redisGetReply flushes the appended commands with write(2).
+        return try Self.withSIGPIPEBlocked { () throws(RedisError) -> [RedisReply] in
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(commands.count)
+            for _ in commands {
+                var raw: UnsafeMutableRawPointer?
+                guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                    throw contextFailure()
+                }
+                let reply = raw.assumingMemoryBound(to: redisReply.self)
+                replies.append(Self.copy(reply))
+                freeReplyObject(raw)
             }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.copy(reply))
-            freeReplyObject(raw)
+            return replies
         }
-        return replies
     }
 
     /// AUTH with a password, or with a username and a password (Redis 6 ACLs).
@@ -121,6 +124,34 @@ public final class RedisConnection {
             }
         }
         guard code == REDIS_OK else { throw contextFailure() }
+    }
+
+    /// Runs `body` with SIGPIPE blocked on the calling thread. hiredis sends with write(2), not
+    /// send(MSG_NOSIGNAL): writing to a socket the server has reset (it died while a large pipeline was
+    /// going out) raises SIGPIPE, whose default action kills the whole process. SIGPIPE from write(2) is
+    /// sent to the writing thread, so while it is blocked the write fails with EPIPE instead, which
+    /// becomes a `.connection` error. A SIGPIPE raised meanwhile is consumed before unblocking, unless
+    /// one was already pending before `body` (then it is not ours to take).
+    private static func withSIGPIPEBlocked<T>(_ body: () throws(RedisError) -> T) throws(RedisError) -> T {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        var previousMask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
+        var pending = sigset_t()
+        sigpending(&pending)
+        let wasPending = sigismember(&pending, SIGPIPE) == 1
+        defer {
+            if !wasPending {
+                sigpending(&pending)
+                if sigismember(&pending, SIGPIPE) == 1 {
+                    var noWait = timespec(tv_sec: 0, tv_nsec: 0)
+                    _ = sigtimedwait(&pipeSignal, nil, &noWait)
+                }
+            }
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
+        }
+        return try body()
     }
 
     /// Records the context's error as this connection's permanent failure and returns it.
