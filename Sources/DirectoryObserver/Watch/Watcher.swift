@@ -1,0 +1,272 @@
+import Glibc
+import Logging
+
+/// Turns inotify events and directory listings into outbox events (SPEC §4). Not Sendable: it lives on
+/// the watcher thread (see `WatcherService`) and owns the inotify instance there.
+///
+/// Guarantees: a watch is armed before its directory is listed, so no file slips between the two;
+/// events are handed to the outbox in kernel order; an overflow of the kernel queue is followed at once
+/// by a listing of every directory; a directory that disappears is checked every second and listed again
+/// when it is back; state changes are logged once.
+final class Watcher {
+    struct Monitor {
+        let config: MonitorConfig
+        let filter: NameFilter
+    }
+
+    private let monitors: [Monitor]
+    private var directories: [WatchedDirectory]
+    private let writer: OutboxWriter
+    private let board: QueueLengthBoard
+    private let inactivityTimeout: Double?
+    private let logger: Logger
+    private var inotify: Inotify
+    /// Watch descriptor → indexes into `directories`.
+    private var byWatch: [Int32: [Int]] = [:]
+    /// `announce=close`: files created and not yet closed, per directory index.
+    private var openedFiles: [Int: Set<[UInt8]>] = [:]
+    private var lastEvent = Clock.monotonic()
+    private var nextAvailabilityCheck = Clock.monotonic() + 1
+
+    init(
+        monitors: [Monitor], writer: OutboxWriter, board: QueueLengthBoard, inactivityTimeout: Double?,
+        logger: Logger
+    ) throws(SystemError) {
+        self.monitors = monitors
+        self.writer = writer
+        self.board = board
+        self.inactivityTimeout = inactivityTimeout
+        self.logger = logger
+        self.inotify = try Inotify()
+        var grouped: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, monitor) in monitors.enumerated() {
+            if grouped[monitor.config.directory] == nil { order.append(monitor.config.directory) }
+            grouped[monitor.config.directory, default: []].append(index)
+        }
+        directories = order.map { path in
+            let indexes = grouped[path]!
+            let modes = Set(indexes.map { monitors[$0].config.announce })
+            return WatchedDirectory(path: path, monitors: indexes, mask: WatchedDirectory.mask(for: modes))
+        }
+    }
+
+    /// The inotify descriptor to poll.
+    var descriptor: Int32 { inotify.descriptor }
+
+    // MARK: - Arming and listing
+
+    /// Arms every directory that is not watched yet and lists the ones that were armed.
+    func armAll() {
+        for index in directories.indices where directories[index].watch == nil {
+            if arm(index) { list(index) }
+        }
+    }
+
+    /// Tries to watch one directory; logs the change of state. Returns true when it is now watched.
+    private func arm(_ index: Int) -> Bool {
+        let path = directories[index].path
+        do {
+            let watch = try inotify.addWatch(path: path, mask: directories[index].mask)
+            if case .unavailable(let reason) = directories[index].status, reason != "not armed yet" {
+                logger.info("directory is back; watching it again", metadata: ["watch.directory": "\(path)"])
+            } else {
+                logger.info("watching directory", metadata: ["watch.directory": "\(path)"])
+            }
+            directories[index].status = .watching(watch)
+            byWatch[watch, default: []].append(index)
+            let now = Clock.monotonic()
+            for monitor in directories[index].monitors where monitors[monitor].config.forcedPoll > 0 {
+                directories[index].nextForcedPoll[monitor] = now + monitors[monitor].config.forcedPoll
+            }
+            return true
+        } catch {
+            let reason = error.errno == ENOENT || error.errno == ENOTDIR ? "missing" : error.reason
+            markUnavailable(index, reason: reason)
+            return false
+        }
+    }
+
+    private func markUnavailable(_ index: Int, reason: String) {
+        let before = directories[index].status
+        if let watch = directories[index].watch {
+            byWatch[watch]?.removeAll { $0 == index }
+            if byWatch[watch]?.isEmpty == true { byWatch[watch] = nil }
+        }
+        directories[index].status = .unavailable(reason: reason)
+        openedFiles[index] = nil
+        if before != directories[index].status {
+            logger.warning(
+                "directory not watched; checking every second",
+                metadata: ["watch.directory": "\(directories[index].path)", "watch.reason": "\(reason)"])
+        }
+    }
+
+    /// Lists every watched directory (after an overflow, a rebuilt instance, or a recovered outbox).
+    func listAll() {
+        for index in directories.indices where directories[index].watch != nil {
+            list(index)
+        }
+    }
+
+    /// Lists one directory for each of its monitors and hands the candidates to the outbox.
+    private func list(_ index: Int, only monitorIndexes: [Int]? = nil) {
+        let directory = directories[index]
+        let names: [[UInt8]]
+        do {
+            names = try DirectoryListing.files(in: directory.path)
+        } catch {
+            logger.warning(
+                "directory listing failed", metadata: ["watch.directory": "\(directory.path)", "error": "\(error)"])
+            return
+        }
+        let timestamp = Clock.now()
+        for monitorIndex in monitorIndexes ?? directory.monitors {
+            let monitor = monitors[monitorIndex]
+            let config = monitor.config
+            let request = ListingRequest(
+                queue: config.queue, counter: config.counter, directory: config.directory,
+                candidates: names.filter(monitor.filter.accepts), listLength: board.length(of: config.queue),
+                limit: config.pollQueueLimit, timestamp: timestamp)
+            let logger = self.logger
+            writer.appendListing(request) { outcome in
+                guard let outcome else { return }
+                if outcome.leftOut > 0 {
+                    logger.warning(
+                        "listing stopped early at poll_queue_limit",
+                        metadata: [
+                            "watch.directory": "\(config.directory)", "redis.queue": "\(config.queue)",
+                            "listing.announced": "\(outcome.announced)", "listing.left_out": "\(outcome.leftOut)",
+                        ])
+                } else if outcome.announced > 0 {
+                    logger.debug(
+                        "listing announced files",
+                        metadata: ["watch.directory": "\(config.directory)", "batch.size": "\(outcome.announced)"])
+                }
+            }
+        }
+    }
+
+    // MARK: - Events
+
+    /// Reads every queued kernel event, hands the new files to the outbox (one append), and handles
+    /// overflow and vanished directories.
+    func readEvents() {
+        let events: [InotifyEvent]
+        do {
+            events = try inotify.readAvailable()
+        } catch {
+            logger.error("reading inotify failed; rebuilding the watches", metadata: ["error": "\(error)"])
+            rebuild()
+            return
+        }
+        guard !events.isEmpty else { return }
+        lastEvent = Clock.monotonic()
+        var found: [NewEvent] = []
+        var overflowed = false
+        for event in events {
+            if event.has(IN_Q_OVERFLOW) {
+                overflowed = true
+                continue
+            }
+            guard let indexes = byWatch[event.watch] else { continue }
+            for index in indexes {
+                handle(event, directoryIndex: index, into: &found)
+            }
+        }
+        writer.append(found)
+        if overflowed {
+            logger.warning("inotify queue overflowed; listing every directory")
+            listAll()
+        }
+    }
+
+    private func handle(_ event: InotifyEvent, directoryIndex index: Int, into found: inout [NewEvent]) {
+        if event.has(IN_IGNORED) || event.has(IN_DELETE_SELF) || event.has(IN_MOVE_SELF) {
+            if event.has(IN_MOVE_SELF) { inotify.removeWatch(event.watch) }
+            markUnavailable(index, reason: event.has(IN_MOVE_SELF) ? "moved away" : "deleted")
+            return
+        }
+        if event.has(IN_ISDIR) { return }
+        let closeMode = directories[index].mask & UInt32(IN_CLOSE_WRITE) != 0
+        if closeMode && (event.has(IN_DELETE) || event.has(IN_MOVED_FROM)) {
+            openedFiles[index]?.remove(event.name)
+            return
+        }
+        let timestamp = Clock.now()
+        for monitorIndex in directories[index].monitors {
+            let monitor = monitors[monitorIndex]
+            let announce: Bool
+            switch monitor.config.announce {
+            case .create:
+                announce = event.has(IN_CREATE) || event.has(IN_MOVED_TO)
+            case .close:
+                announce = event.has(IN_MOVED_TO) || (event.has(IN_CLOSE_WRITE) && openedFiles[index]?.contains(event.name) == true)
+            }
+            guard announce, monitor.filter.accepts(event.name) else { continue }
+            found.append(
+                NewEvent(
+                    queue: monitor.config.queue, counter: monitor.config.counter, directory: monitor.config.directory,
+                    filename: event.name, kind: .created, timestamp: timestamp))
+        }
+        if closeMode {
+            if event.has(IN_CREATE) {
+                openedFiles[index, default: []].insert(event.name)
+            } else if event.has(IN_CLOSE_WRITE) || event.has(IN_MOVED_TO) {
+                openedFiles[index]?.remove(event.name)
+            }
+        }
+    }
+
+    // MARK: - Timers
+
+    /// Runs what is due: availability checks (every second), forced polls, the inactivity rebuild.
+    /// Returns the seconds until the next deadline.
+    func runTimers() -> Double {
+        let now = Clock.monotonic()
+        var next = now + 3600
+        if directories.contains(where: { $0.watch == nil }) {
+            if now >= nextAvailabilityCheck {
+                armAll()
+                nextAvailabilityCheck = now + 1
+            }
+            next = min(next, nextAvailabilityCheck)
+        }
+        for index in directories.indices where directories[index].watch != nil {
+            for (monitor, due) in directories[index].nextForcedPoll {
+                if now >= due {
+                    list(index, only: [monitor])
+                    directories[index].nextForcedPoll[monitor] = now + monitors[monitor].config.forcedPoll
+                }
+                next = min(next, directories[index].nextForcedPoll[monitor]!)
+            }
+        }
+        if let timeout = inactivityTimeout {
+            if now - lastEvent >= timeout {
+                logger.info("no event for monitor_inactivitytimeout; rebuilding the watches and listing")
+                rebuild()
+            }
+            next = min(next, lastEvent + timeout)
+        }
+        return max(0, next - Clock.monotonic())
+    }
+
+    /// Re-creates the inotify instance, re-arms every directory and lists them all.
+    private func rebuild() {
+        do {
+            let fresh = try Inotify()
+            inotify = fresh
+        } catch {
+            logger.error("cannot create an inotify instance", metadata: ["error": "\(error)"])
+        }
+        byWatch.removeAll()
+        openedFiles.removeAll()
+        for index in directories.indices {
+            directories[index].status = .unavailable(reason: "not armed yet")
+        }
+        lastEvent = Clock.monotonic()
+        for index in directories.indices {
+            if arm(index) { list(index) }
+        }
+    }
+}
