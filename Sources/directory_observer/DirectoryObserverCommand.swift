@@ -9,7 +9,7 @@ struct DirectoryObserverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory_observer",
         abstract: "Watch directories and announce every new file on a Redis list, through a durable outbox.",
-        subcommands: []
+        subcommands: [CheckConfig.self]
     )
 
     static func main() {

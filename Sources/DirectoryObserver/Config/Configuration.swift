@@ -101,7 +101,8 @@ public struct RedisSettings: Sendable, Equatable {
 
 /// How the outbox file is kept.
 public struct OutboxSettings: Sendable, Equatable {
-    public enum Sync: String, Sendable, Equatable {
+    /// SQLite's `synchronous` setting for the outbox: `full` survives power loss, `normal` only crashes.
+    public enum Sync: String, Sendable, Equatable, CaseIterable {
         case full
         case normal
     }

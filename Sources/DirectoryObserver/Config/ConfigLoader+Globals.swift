@@ -1,0 +1,158 @@
+// MARK: - Global settings
+
+extension ConfigLoader {
+    /// A key that holds one value for the whole daemon, with its default as written in a file.
+    struct GlobalKey {
+        var name: String
+        var defaultText: String
+        /// How two spellings are compared (`10` and `10.0` agree; `NULL` and `` agree).
+        var kind: Kind
+        /// Secrets are never shown in messages.
+        var secret = false
+
+        enum Kind {
+            case text
+            case caseless
+            case number
+            case socket
+        }
+    }
+
+    /// The global keys (SPEC §3), each read from every active section.
+    static let globalKeys: [GlobalKey] = [
+        GlobalKey(name: "redis_server", defaultText: "127.0.0.1", kind: .text),
+        GlobalKey(name: "redis_port", defaultText: "6379", kind: .number),
+        GlobalKey(name: "redis_unix_socket", defaultText: "", kind: .socket),
+        GlobalKey(name: "redis_username", defaultText: "", kind: .text),
+        GlobalKey(name: "redis_password", defaultText: "", kind: .text, secret: true),
+        GlobalKey(name: "redis_password_file", defaultText: "", kind: .text),
+        GlobalKey(name: "redis_db", defaultText: "0", kind: .number),
+        GlobalKey(name: "redis_key_prefix", defaultText: "directory_observer", kind: .text),
+        GlobalKey(name: "monitor_inactivitytimeout", defaultText: "300", kind: .number),
+        GlobalKey(name: "outbox_path", defaultText: "", kind: .text),
+        GlobalKey(name: "outbox_sync", defaultText: "full", kind: .caseless),
+        GlobalKey(name: "outbox_retention", defaultText: "86400", kind: .number),
+        GlobalKey(name: "outbox_max_pending", defaultText: "1000000", kind: .number),
+        GlobalKey(name: "retry_initial", defaultText: "0.1", kind: .number),
+        GlobalKey(name: "retry_max", defaultText: "30", kind: .number),
+        GlobalKey(name: "max_attempts", defaultText: "10", kind: .number),
+    ]
+
+    /// Throws when two active sections give a global key different values, naming both sections, the key
+    /// and both values (a secret's values are not shown).
+    static func checkGlobalsAgree(_ sections: [SectionValues]) throws(ConfigError) {
+        guard let first = sections.first else { return }
+        for key in globalKeys {
+            let reference = first.find(key.name)?.value ?? key.defaultText
+            for other in sections.dropFirst() {
+                let value = other.find(key.name)?.value ?? key.defaultText
+                guard normalized(reference, key.kind) != normalized(value, key.kind) else { continue }
+                let shown = key.secret ? "" : "=\(quoted(value))"
+                throw ConfigError(
+                    file: first.file, section: first.name, key: key.name, value: key.secret ? nil : reference,
+                    reason: "[\(other.name)] has \(key.name)\(shown): active sections must agree on global keys")
+            }
+        }
+    }
+
+    private static func normalized(_ text: String, _ kind: GlobalKey.Kind) -> String {
+        switch kind {
+        case .text: return text
+        case .caseless: return text.lowercased()
+        case .socket: return text.lowercased() == "null" ? "" : text
+        case .number: return Double(text).map { "\($0)" } ?? text
+        }
+    }
+
+    private static func quoted(_ value: String) -> String {
+        "'" + value + "'"
+    }
+
+    // MARK: - Typed settings (read from the first active section once all agree)
+
+    static func redisSettings(
+        _ section: SectionValues, environment: [String: String], workingDirectory: String
+    ) throws(ConfigError) -> RedisSettings {
+        let endpoint: RedisEndpoint
+        if let socket = section.string("redis_unix_socket"), socket.lowercased() != "null" {
+            endpoint = .unix(path: socket)
+        } else {
+            endpoint = .tcp(
+                host: section.string("redis_server") ?? "127.0.0.1",
+                port: try section.port("redis_port", default: 6379))
+        }
+        return RedisSettings(
+            endpoint: endpoint,
+            username: section.string("redis_username"),
+            password: try password(section, environment: environment, workingDirectory: workingDirectory),
+            database: try section.nonNegativeInt("redis_db", default: 0),
+            keyPrefix: section.string("redis_key_prefix") ?? "directory_observer")
+    }
+
+    /// `redis_password`, else the trimmed content of `redis_password_file`, else the environment.
+    private static func password(
+        _ section: SectionValues, environment: [String: String], workingDirectory: String
+    ) throws(ConfigError) -> String? {
+        if let password = section.string("redis_password") { return password }
+        if let found = section.find("redis_password_file"), !found.value.isEmpty {
+            let path = absolute(found.value, against: workingDirectory)
+            do throws(ConfigFileReader.Failure) {
+                let text = try ConfigFileReader.text(atPath: path)
+                let password = text.trimmingWhitespace()
+                return password.isEmpty ? nil : password
+            } catch {
+                throw section.error("redis_password_file", found, "the password file \(path) \(error.reason)")
+            }
+        }
+        if let password = environment[passwordVariable], !password.isEmpty { return password }
+        return nil
+    }
+
+    static func outboxSettings(
+        _ section: SectionValues, environment: [String: String], workingDirectory: String
+    ) throws(ConfigError) -> OutboxSettings {
+        let path: String
+        if let configured = section.string("outbox_path") {
+            path = absolute(configured, against: workingDirectory)
+        } else if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
+            // systemd may list several directories; the first one is the service's own.
+            path = absolute(String(state) + "/" + defaultOutboxName, against: workingDirectory)
+        } else {
+            path = absolute(defaultOutboxName, against: workingDirectory)
+        }
+        return OutboxSettings(
+            path: path,
+            sync: try section.choice("outbox_sync", default: OutboxSettings.Sync.full),
+            retention: try section.nonNegativeSeconds("outbox_retention", default: 86_400),
+            maxPending: try section.nonNegativeInt("outbox_max_pending", default: 1_000_000))
+    }
+
+    static func retrySettings(_ section: SectionValues) throws(ConfigError) -> RetrySettings {
+        let initial = try section.positiveSeconds("retry_initial", default: 0.1)
+        let maximum = try section.positiveSeconds("retry_max", default: 30)
+        guard maximum >= initial else {
+            throw section.error("retry_max", section.find("retry_max"), "must not be less than retry_initial")
+        }
+        let attempts = try section.int("max_attempts", default: 10)
+        guard attempts >= 1 else {
+            throw section.error("max_attempts", section.find("max_attempts"), "must be 1 or more")
+        }
+        return RetrySettings(initial: initial, maximum: maximum, maxAttempts: attempts)
+    }
+
+    /// `monitor_inactivitytimeout`; nil (off) when ≤ 0.
+    static func inactivityTimeout(_ section: SectionValues) throws(ConfigError) -> Double? {
+        let seconds = try section.seconds("monitor_inactivitytimeout", default: 300)
+        return seconds > 0 ? seconds : nil
+    }
+}
+
+extension String {
+    /// The string without leading or trailing spaces and newlines (password files usually end with one).
+    fileprivate func trimmingWhitespace() -> String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text = text.dropFirst() }
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+}
