@@ -14,6 +14,9 @@ enum CommandFailure {
         case let error as ConfigError: return error.description
         case let error as SQLiteError: return error.description
         case let error as RedisError: return error.description
+        case let error as OutboxError: return error.description
+        case let error as SystemError: return error.description
+        case let error as DrainError: return error.description
         default: return nil
         }
     }
@@ -21,7 +24,10 @@ enum CommandFailure {
     static func exitStatus(for error: any Error) -> Int32? {
         switch error {
         case is ConfigError: return configExitStatus
-        case is RedisError: return unavailableExitStatus
+        case is RedisError, is DrainError: return unavailableExitStatus
+        case let error as OutboxError:
+            if case .locked = error.reason { return busyExitStatus }
+            return 1
         default: return nil
         }
     }

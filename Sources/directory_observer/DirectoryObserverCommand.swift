@@ -9,7 +9,8 @@ struct DirectoryObserverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory_observer",
         abstract: "Watch directories and announce every new file on a Redis list, through a durable outbox.",
-        subcommands: [CheckConfig.self]
+        subcommands: [Run.self, CheckConfig.self, DrainCommand.self],
+        defaultSubcommand: Run.self
     )
 
     static func main() {

@@ -146,13 +146,3 @@ extension ConfigLoader {
         return seconds > 0 ? seconds : nil
     }
 }
-
-extension String {
-    /// The string without leading or trailing spaces and newlines (password files usually end with one).
-    fileprivate func trimmingWhitespace() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text = text.dropFirst() }
-        while text.last?.isWhitespace == true { text = text.dropLast() }
-        return String(text)
-    }
-}

@@ -60,6 +60,7 @@ public final class OutboxWriter: Sendable {
         // outcome, then waits until `init` has finished before it touches `self`.
         let opened = Mutex<Result<String, OutboxError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
+        let handedOver = DispatchSemaphore(value: 0)
         let handOver = Mutex<OutboxWriter?>(nil)
         let thread = Thread { [settings] in
             let store: OutboxStore
@@ -79,7 +80,7 @@ public final class OutboxWriter: Sendable {
                 ready.signal()
                 return
             }
-            ready.wait()
+            handedOver.wait()
             handOver.withLock { $0 }?.run(store)
         }
         thread.name = "outbox-writer"
@@ -91,7 +92,7 @@ public final class OutboxWriter: Sendable {
         case nil: preconditionFailure("the writer thread reported nothing")
         }
         handOver.withLock { $0 = self }
-        ready.signal()
+        handedOver.signal()
     }
 
     // MARK: - Requests
