@@ -1,4 +1,5 @@
 import DirectoryObserver
+import Foundation
 
 /// Maps the library's typed errors to the one line and exit status the command line promises.
 enum CommandFailure {
@@ -30,5 +31,17 @@ enum CommandFailure {
             return 1
         default: return nil
         }
+    }
+
+    /// ArgumentParser's messages may span lines ("Please provide one of the following:" then a list):
+    /// the first line, then the others as a comma-separated list.
+    static func joinedOnOneLine(_ message: String) -> String {
+        let lines = message.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : $0 }
+            .filter { !$0.isEmpty }
+        guard let first = lines.first else { return "failed" }
+        let rest = lines.dropFirst()
+        return rest.isEmpty ? first : first + " " + rest.joined(separator: ", ")
     }
 }

@@ -30,7 +30,7 @@ struct DirectoryObserverCommand: ParsableCommand {
             Glibc.exit(0)
         }
         let message = CommandFailure.oneLine(for: error) ?? message(for: error)
-        let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "failed"
+        let line = CommandFailure.joinedOnOneLine(message)
         var standardError = StandardError()
         print("directory_observer: \(line)", to: &standardError)
         Glibc.exit(CommandFailure.exitStatus(for: error) ?? (code.rawValue == 0 ? 1 : code.rawValue))
