@@ -9,7 +9,8 @@ import Testing
 struct DaemonRunTests {
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ level message key=value…`
     static func isLogLine(_ line: String) -> Bool {
-        let pattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z (trace|debug|info|notice|warning|error|critical) [^ ].*$"#
+        let pattern =
+            #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z (trace|debug|info|notice|warning|error|critical) [^ ].*$"#
         guard let regex = try? Regex(pattern) else { return false }
         return (try? regex.wholeMatch(in: line)) != nil
     }
@@ -29,7 +30,8 @@ struct DaemonRunTests {
         _ message: String, directory: String, filename: String, event: String, between earliest: Double,
         and latest: Double, sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        let head = #"{"directory": ""# + directory + #"", "filename": ""# + filename + #"", "event": ""# + event
+        let head =
+            #"{"directory": ""# + directory + #"", "filename": ""# + filename + #"", "event": ""# + event
             + #"", "event_timestamp": "#
         #expect(message.hasPrefix(head), "\(message)", sourceLocation: sourceLocation)
         #expect(message.hasSuffix("}"), "\(message)", sourceLocation: sourceLocation)

@@ -54,9 +54,11 @@ struct DaemonStartupTests {
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test("a bad argument gives one line on stderr and a non-zero exit, without the usage text", arguments: [
-        ["--log-level", "loud"], ["--log-level=loud"], ["--no-such-option"],
-    ])
+    @Test(
+        "a bad argument gives one line on stderr and a non-zero exit, without the usage text",
+        arguments: [
+            ["--log-level", "loud"], ["--log-level=loud"], ["--no-such-option"],
+        ])
     func badArgumentsOneLine(extra: [String]) async throws {
         let setup = try DaemonSetup(port: 1)
         let daemon = try await setup.start(extra, waitForStart: false)

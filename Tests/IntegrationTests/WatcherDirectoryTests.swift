@@ -27,7 +27,9 @@ struct WatcherDirectoryTests {
         defer { harness.stop() }
         let directory = harness.temporary.appending("later")
         try harness.start([WatchHarness.monitor(directory)])
-        let warning = try await eventually(within: 3) { harness.log.messages(containing: "directory not watched").first }
+        let warning = try await eventually(within: 3) {
+            harness.log.messages(containing: "directory not watched").first
+        }
         #expect(warning?.metadata["watch.reason"] == "missing")
         try moveIntoPlace(directory, files: ["waiting"])
         let listed = try await harness.rows { $0.count >= 1 }
@@ -53,7 +55,9 @@ struct WatcherDirectoryTests {
         let staging = try stage(directory, files: ["in-new-dir"])
 
         try FileManager.default.removeItem(atPath: directory)
-        let warning = try await eventually(within: 3) { harness.log.messages(containing: "directory not watched").first }
+        let warning = try await eventually(within: 3) {
+            harness.log.messages(containing: "directory not watched").first
+        }
         #expect(warning?.metadata["watch.reason"] == "deleted")
         try Files.rename(staging, directory)
         var replacement = stat()
@@ -81,7 +85,9 @@ struct WatcherDirectoryTests {
 
         let movedAway = harness.temporary.appending("moved-away")
         try Files.rename(directory, movedAway)
-        let warning = try await eventually(within: 3) { harness.log.messages(containing: "directory not watched").first }
+        let warning = try await eventually(within: 3) {
+            harness.log.messages(containing: "directory not watched").first
+        }
         #expect(warning?.metadata["watch.reason"] == "moved away")
         try Files.create(movedAway + "/in-old-dir")
         try moveIntoPlace(directory, files: ["in-new-dir"])

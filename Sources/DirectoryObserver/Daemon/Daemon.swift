@@ -22,7 +22,8 @@ public final class Daemon: Sendable {
         // The lock file sits beside the outbox and is taken first: check the directory before, or a missing
         // one is reported as a failed open() of the lock file instead of the outbox's own refusal.
         let outboxPath = configuration.outbox.path
-        let outboxDirectory = (outboxPath as NSString).deletingLastPathComponent.isEmpty
+        let outboxDirectory =
+            (outboxPath as NSString).deletingLastPathComponent.isEmpty
             ? "." : (outboxPath as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outboxDirectory, isDirectory: &isDirectory), isDirectory.boolValue

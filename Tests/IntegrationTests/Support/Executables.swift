@@ -26,7 +26,9 @@ enum Executables {
             return try executable(explicit, from: "DIROBS_BURST_BIN")
         }
         if let daemon = environment["DIRECTORY_OBSERVER_BIN"], !daemon.isEmpty {
-            let sibling = URL(fileURLWithPath: daemon).deletingLastPathComponent().appendingPathComponent("dirobs-burst").path
+            let sibling = URL(fileURLWithPath: daemon).deletingLastPathComponent().appendingPathComponent(
+                "dirobs-burst"
+            ).path
             if access(sibling, X_OK) == 0 { return sibling }
         }
         return try executable(packageRoot + "/.build/debug/dirobs-burst", from: "the default build")
