@@ -49,13 +49,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The burst producer for the overflow test and benchmarks: no dependencies, a bare open/close loop.
+        .executableTarget(
+            name: "dirobs-burst",
+            path: "Sources/dirobs-burst"
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
             dependencies: ["DirectoryObserver"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DirectoryObserver"]
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

@@ -39,8 +39,10 @@ public final class WatcherService: Sendable {
                 ready.signal()
                 return
             }
-            ready.signal()
+            // Arm (and list) before `init` returns: a file created after start must be seen as created by
+            // the watch, not left to a race with the thread's start-up.
             watcher.armAll()
+            ready.signal()
             self.run(watcher, pipe: pipe)
             self.finished.signal()
         }

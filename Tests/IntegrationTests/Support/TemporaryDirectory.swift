@@ -10,9 +10,10 @@ final class TemporaryDirectory: Sendable {
     let path: String
     private let removed = Mutex(false)
 
-    /// Creates the directory; `prefix` appears in its name to tell who made it.
-    init(prefix: String = "dirobs-test") throws {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// Creates the directory; `prefix` appears in its name to tell who made it. `base` (e.g. `/dev/shm`)
+    /// replaces the system temporary directory.
+    init(prefix: String = "dirobs-test", base: String? = nil) throws {
+        let base = base ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base.hasSuffix("/") ? String(base.dropLast()) : base)/\(prefix)-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw TemporaryDirectoryError(detail: "mkdtemp in \(base) failed: \(String(cString: strerror(errno)))")
