@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// The running observer: the outbox lock, the writer, the forwarder and the watcher, wired together.
@@ -19,18 +18,7 @@ public final class Daemon: Sendable {
         let filters = try configuration.monitors.map { monitor throws(ConfigError) in
             (monitor, try NameFilter(monitor: monitor, file: configuration.file))
         }
-        // The lock file sits beside the outbox and is taken first: check the directory before, or a missing
-        // one is reported as a failed open() of the lock file instead of the outbox's own refusal.
-        let outboxPath = configuration.outbox.path
-        let outboxDirectory =
-            (outboxPath as NSString).deletingLastPathComponent.isEmpty
-            ? "." : (outboxPath as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: outboxDirectory, isDirectory: &isDirectory), isDirectory.boolValue
-        else {
-            throw OutboxError(path: outboxPath, reason: .directoryMissing(outboxDirectory))
-        }
-        lock = LockHolder(try OutboxLock(outbox: outboxPath))
+        lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         let work = WakeSignal()
         writer = try OutboxWriter(settings: configuration.outbox, logger: logger) { work.signal() }
         let board = QueueLengthBoard()

@@ -113,9 +113,14 @@ public enum OutboxFile {
 
     // MARK: - Creation
 
+    /// The directory that holds the outbox at `path` ("." for a bare file name).
+    static func directory(of path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
+
     private static func create(path: String) throws(OutboxError) {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty
-            ? "." : (path as NSString).deletingLastPathComponent
+        let directory = directory(of: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw OutboxError(path: path, reason: .directoryMissing(directory))

@@ -19,6 +19,9 @@ public final class OutboxLock {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             let error = SystemError(call: "open(\(path))", errno: errno)
+            if error.errno == ENOENT || error.errno == ENOTDIR {
+                throw OutboxError(path: outbox, reason: .directoryMissing(OutboxFile.directory(of: outbox)))
+            }
             if error.errno == EACCES || error.errno == EROFS {
                 throw OutboxError(path: outbox, reason: .notWritable("lock file \(path)"))
             }
