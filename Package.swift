@@ -55,7 +55,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DirectoryObserver"]
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )
