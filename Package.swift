@@ -49,6 +49,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "dirobs-bench-drain",
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
             dependencies: ["DirectoryObserver"]
