@@ -25,7 +25,7 @@ final class ForwarderFixture {
         guard mkdir(watched, 0o755) == 0 else { throw FixtureError(detail: "mkdir \(watched) failed") }
         let work = self.work
         writer = try OutboxWriter(
-            settings: OutboxSettings(path: directory.appending("test.outbox.sqlite3")), logger: logs.logger,
+            settings: OutboxSettings(path: directory.appending("test.outbox.sqlite3")), logger: logs.logger(),
             onCommit: { work.signal() })
     }
 
@@ -33,7 +33,7 @@ final class ForwarderFixture {
         writer.stop()
     }
 
-    var logger: Logger { logs.logger }
+    var logger: Logger { logs.logger() }
 
     // MARK: - Settings
 
@@ -170,55 +170,4 @@ extension RedisServer {
 struct FixtureError: Error, CustomStringConvertible {
     let detail: String
     var description: String { "test fixture: \(detail)" }
-}
-
-// MARK: - Logs
-
-/// Keeps every log entry a logger made, for tests that check what was logged (and how often).
-final class LogRecorder: Sendable {
-    struct Entry: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    private let entries = Mutex<[Entry]>([])
-
-    /// A logger (trace level) that records into this recorder.
-    var logger: Logger {
-        var logger = Logger(label: "test") { _ in Handler(recorder: self) }
-        logger.logLevel = .debug
-        return logger
-    }
-
-    /// The entries so far with this exact message.
-    func entries(_ message: String) -> [Entry] {
-        entries.withLock { $0.filter { $0.message == message } }
-    }
-
-    /// Every entry so far.
-    var all: [Entry] { entries.withLock { $0 } }
-
-    fileprivate func record(_ entry: Entry) {
-        entries.withLock { $0.append(entry) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            recorder.record(
-                Entry(
-                    level: event.level, message: event.message.description,
-                    metadata: merged.mapValues { "\($0)" }))
-        }
-    }
 }
