@@ -54,6 +54,13 @@ let package = Package(
             name: "dirobs-burst",
             path: "Sources/dirobs-burst"
         ),
+        .executableTarget(
+            name: "dirobs-bench-drain",
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
             dependencies: ["DirectoryObserver"]

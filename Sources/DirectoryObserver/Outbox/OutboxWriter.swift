@@ -58,6 +58,9 @@ public final class OutboxWriter: Sendable {
         self.onCommit = onCommit
         // The thread opens the connection itself (the connection never crosses threads), reports the
         // outcome, then waits until `init` has finished before it touches `self`.
+        // Two semaphores, one per direction: with a single one the thread could take back its own
+        // "opened" signal (if it waits before `init` does, or wins the wake-up race against it), run with
+        // no writer handed over and exit, leaving `init` blocked for ever.
         let opened = Mutex<Result<String, OutboxError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let handedOver = DispatchSemaphore(value: 0)

@@ -4,53 +4,6 @@ import Glibc
 import Logging
 import Synchronization
 
-/// Keeps every log message a test's components write, so a test can wait for a state change
-/// ("watching directory") or check a warning ("inotify queue overflowed") instead of guessing.
-final class LogRecorder: Sendable {
-    struct Entry: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: [String: String]
-    }
-
-    private let entries = Mutex<[Entry]>([])
-
-    var all: [Entry] { entries.withLock { $0 } }
-
-    func messages(containing text: String) -> [Entry] {
-        all.filter { $0.message.contains(text) }
-    }
-
-    func record(_ entry: Entry) {
-        entries.withLock { $0.append(entry) }
-    }
-
-    /// A logger writing into this recorder (at trace level, so nothing is lost).
-    func logger(label: String = "test") -> Logger {
-        Logger(label: label) { _ in Handler(recorder: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            if let extra = event.metadata { merged.merge(extra) { $1 } }
-            recorder.record(
-                Entry(
-                    level: event.level, message: event.message.description,
-                    metadata: merged.mapValues { "\($0)" }))
-        }
-    }
-}
-
 /// A library-level watching setup for one test: its own temporary directory (on /dev/shm when asked,
 /// to keep big bursts fast), an `OutboxWriter` on a fresh outbox there, and a `WatcherService` started
 /// on demand. Rows are read back through a read-only connection after `writer.flush()`.
