@@ -100,11 +100,16 @@ public final class OutboxStore {
     }
 
     /// Deletes up to `limit` delivered or skipped events settled before `cutoff`; returns how many.
+    ///
+    /// `INDEXED BY` because without statistics SQLite prefers `events_by_state_time (state=?)`: it walked
+    /// every delivered row and sorted them by `delivered_at` on each call, about 0.1 s per 300,000 rows,
+    /// once a second on the writer thread even with nothing to prune, stalling the commits behind it.
     public func prune(settledBefore cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
         let prune = try statement(
             """
             DELETE FROM events WHERE id IN (
-                SELECT id FROM events WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
+                SELECT id FROM events INDEXED BY events_settled_by_time
+                WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
                 ORDER BY delivered_at LIMIT ?)
             """)
         try prune.run([.real(cutoff), .integer(Int64(limit))])
