@@ -29,6 +29,16 @@ public final class OutboxWriter: Sendable {
             if case .append(let events, _) = self { return events.count }
             return 0
         }
+
+        /// Whether a commit holding this request must reach the disk before it returns (with
+        /// `outbox_sync=full`). Delivered marks need not: if a crash loses them, the watermarks in Redis
+        /// mark the same events delivered again on the next connect, and no event is pushed twice.
+        var needsDurability: Bool {
+            switch self {
+            case .delivered, .deliveredUpTo: return false
+            case .append, .listing, .failure, .barrier: return true
+            }
+        }
     }
 
     private struct State {
@@ -180,6 +190,7 @@ public final class OutboxWriter: Sendable {
         var failingSince: Double?
         var backoff = 0.05
         var nextPrune = Clock.monotonic() + 1
+        var durable = settings.sync == .full
         while true {
             let (incoming, stopping) = state.withLock { state in
                 defer { state.requests.removeAll(keepingCapacity: true) }
@@ -196,6 +207,7 @@ public final class OutboxWriter: Sendable {
                 continue
             }
             do {
+                try setDurability(for: retained, store: store, current: &durable)
                 let (completions, inserted) = try commit(retained, to: store)
                 retained.removeAll(keepingCapacity: true)
                 if let since = failingSince {
@@ -231,6 +243,18 @@ public final class OutboxWriter: Sendable {
             logger.error("outbox close failed", metadata: ["error": "\(error)"])
         }
         finished.signal()
+    }
+
+    /// With `outbox_sync=full`, a transaction of delivered marks alone commits with `synchronous=NORMAL`
+    /// (no fsync of its own; the next durable commit syncs the log with it). At 200 events/s every event
+    /// otherwise waited behind the fsync of the previous event's delivered mark: two fsyncs on the path
+    /// from inotify to Redis instead of one.
+    private func setDurability(for requests: [Request], store: OutboxStore, current: inout Bool) throws {
+        guard settings.sync == .full else { return }
+        let wanted = requests.contains { $0.needsDurability }
+        guard wanted != current else { return }
+        try store.connection.execute("PRAGMA synchronous=\(wanted ? "FULL" : "NORMAL")")
+        current = wanted
     }
 
     /// Applies every request in one transaction; returns the completions to run after the commit and
