@@ -37,7 +37,8 @@ do {
                         WHEN 9 THEN 'dead' ELSE 'delivered' END,
                 delivered_at = CASE WHEN id % 10 IN (6, 7) THEN NULL ELSE created_at END,
                 attempts = CASE id % 10 WHEN 9 THEN 5 ELSE 0 END,
-                last_error = CASE id % 10 WHEN 9 THEN 'WRONGTYPE Operation against a key holding the wrong kind of value'
+                last_error = CASE id % 10
+                             WHEN 9 THEN 'WRONGTYPE Operation against a key holding the wrong kind of value'
                              WHEN 8 THEN 'list limit' END
             """)
     }

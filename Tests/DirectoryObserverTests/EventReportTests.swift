@@ -8,7 +8,8 @@ import Testing
 struct EventReportTests {
     static let event = StoredEvent(
         id: 7, queue: "q:1", counter: nil, directory: "/data/in", filename: [0x61, 0xFF, 0x0A, 0x62], kind: .created,
-        timestamp: 1_795_514_400.25, state: .dead, attempts: 5, lastError: "WRONGTYPE \"x\"", createdAt: 1_795_514_400.5,
+        timestamp: 1_795_514_400.25, state: .dead, attempts: 5, lastError: "WRONGTYPE \"x\"",
+        createdAt: 1_795_514_400.5,
         deliveredAt: nil, replayOf: 3)
 
     @Test("a list line has exactly the SPEC keys, in order, on one line")
@@ -69,7 +70,8 @@ struct EventReportTests {
             ])
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(OutboxStatsReport.json(stats).utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["outbox", "uuid", "schema_version", "daemon_pid", "size_bytes", "queues", "totals"])
+        #expect(
+            Set(object.keys) == ["outbox", "uuid", "schema_version", "daemon_pid", "size_bytes", "queues", "totals"])
         let queues = try #require(object["queues"] as? [[String: Any]])
         #expect(Set(queues[0].keys) == ["queue", "pending", "delivered", "skipped", "dead", "oldest_pending_age_s"])
         #expect(queues[0]["oldest_pending_age_s"] as? Double == 12.5)

@@ -10,7 +10,8 @@ final class OutboxFixture {
     private let store: OutboxStore
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dirobs-tools-\(UUID().uuidString)")
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("dirobs-tools-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         path = directory + "/test.outbox.sqlite3"
@@ -45,7 +46,8 @@ final class OutboxFixture {
     func addMany(_ count: Int, queue: String = "q", state: EventState) throws {
         try store.connection.transaction {
             for index in 0..<count {
-                try add(queue: queue, state: state, timestamp: 1_795_514_400 + Double(index),
+                try add(
+                    queue: queue, state: state, timestamp: 1_795_514_400 + Double(index),
                     filename: Array("file-\(index)".utf8))
             }
         }

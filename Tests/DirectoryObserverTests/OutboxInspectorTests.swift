@@ -50,7 +50,8 @@ struct OutboxInspectorTests {
         let fixture = try OutboxFixture()
         for index in 0..<10 {
             // Later ids get earlier event times: the order must follow ids (the queue's order), not times.
-            try fixture.add(queue: index.isMultiple(of: 2) ? "even" : "odd", state: .delivered,
+            try fixture.add(
+                queue: index.isMultiple(of: 2) ? "even" : "odd", state: .delivered,
                 timestamp: 2_000 - Double(index))
         }
         let inspector = try OutboxInspector(path: fixture.path)
@@ -83,7 +84,8 @@ struct OutboxInspectorTests {
     @Test("show returns the row; an unknown id is an error naming it")
     func show() throws {
         let fixture = try OutboxFixture()
-        let id = try fixture.add(queue: "q", state: .dead, filename: [0x61, 0xFF], attempts: 3, lastError: "WRONGTYPE x")
+        let id = try fixture.add(
+            queue: "q", state: .dead, filename: [0x61, 0xFF], attempts: 3, lastError: "WRONGTYPE x")
         let inspector = try OutboxInspector(path: fixture.path)
         let event = try inspector.event(id: id)
         #expect(event.filename == [0x61, 0xFF])

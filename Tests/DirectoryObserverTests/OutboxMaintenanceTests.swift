@@ -52,20 +52,23 @@ struct OutboxMaintenanceTests {
     @Test("replaying delivered events adds pending copies with new ids, replay_of and the same message")
     func replayDelivered() throws {
         let fixture = try OutboxFixture()
-        let first = try fixture.add(queue: "a", state: .delivered, timestamp: 10, filename: [0x66, 0xFF],
+        let first = try fixture.add(
+            queue: "a", state: .delivered, timestamp: 10, filename: [0x66, 0xFF],
             counter: "a:count")
         try fixture.add(queue: "a", state: .pending, timestamp: 11)
         let second = try fixture.add(queue: "b", state: .delivered, timestamp: 12, kind: .exists)
         try fixture.add(queue: "b", state: .dead, timestamp: 13)
         let before = try fixture.rows()
 
-        let count = try OutboxMaintenance(path: fixture.path, clock: { 99 }).replay(matching: EventFilter(state: .delivered))
+        let count = try OutboxMaintenance(path: fixture.path, clock: { 99 }).replay(
+            matching: EventFilter(state: .delivered))
         #expect(count == 2)
         let after = try fixture.rows()
         #expect(Array(after.prefix(before.count)) == before, "originals stay as they were")
         let copies = Array(after.dropFirst(before.count))
         #expect(copies.map(\.replayOf) == [first, second])
-        #expect(copies.allSatisfy { $0.state == .pending && $0.attempts == 0 && $0.lastError == nil && $0.createdAt == 99 })
+        #expect(
+            copies.allSatisfy { $0.state == .pending && $0.attempts == 0 && $0.lastError == nil && $0.createdAt == 99 })
         #expect(copies.map(\.id).allSatisfy { $0 > before.last!.id })
         for copy in copies {
             let original = try #require(before.first { $0.id == copy.replayOf })

@@ -54,8 +54,10 @@ struct TimeSpecTests {
 
     @Test(
         "ages use the two largest units",
-        arguments: [(0.0, "0s"), (45.9, "45s"), (192, "3m12s"), (3_600, "1h00m"), (7_500, "2h05m"),
-            (97_200, "1d03h"), (-5, "0s")])
+        arguments: [
+            (0.0, "0s"), (45.9, "45s"), (192, "3m12s"), (3_600, "1h00m"), (7_500, "2h05m"),
+            (97_200, "1d03h"), (-5, "0s"),
+        ])
     func ages(seconds: Double, expected: String) {
         #expect(TimeText.age(seconds) == expected)
     }

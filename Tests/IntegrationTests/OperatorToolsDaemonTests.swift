@@ -46,7 +46,9 @@ struct OperatorToolsDaemonTests {
         // A name that is not UTF-8: the payload must carry it exactly as the daemon encoded it.
         let name: [UInt8] = Array("report-".utf8) + [0xFF, 0xFE] + Array(".csv".utf8)
         let fd = (Array(watched.utf8) + [UInt8(ascii: "/")] + name + [0]).withUnsafeBufferPointer {
-            $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: $0.count) { open($0, O_CREAT | O_WRONLY, 0o644) }
+            $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: $0.count) {
+                open($0, O_CREAT | O_WRONLY, 0o644)
+            }
         }
         try #require(fd >= 0)
         close(fd)

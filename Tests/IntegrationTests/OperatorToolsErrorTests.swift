@@ -18,16 +18,21 @@ struct OperatorToolsErrorTests {
         Case(arguments: ["outbox", "list", "--outbox", "MISSING", "--json"], mentions: "does not exist"),
         Case(arguments: ["replay", "--outbox", "MISSING"], mentions: "does not exist"),
         Case(arguments: ["outbox", "purge", "--outbox", "MISSING", "--state", "dead"], mentions: "does not exist"),
-        Case(arguments: ["outbox", "list", "--outbox", "OUTBOX", "--state", "stuck"], mentions: "unknown state 'stuck'"),
-        Case(arguments: ["replay", "--outbox", "OUTBOX", "--state", "Delivered"], mentions: "unknown state 'Delivered'"),
+        Case(
+            arguments: ["outbox", "list", "--outbox", "OUTBOX", "--state", "stuck"], mentions: "unknown state 'stuck'"),
+        Case(
+            arguments: ["replay", "--outbox", "OUTBOX", "--state", "Delivered"], mentions: "unknown state 'Delivered'"),
         Case(arguments: ["outbox", "show", "999", "--outbox", "OUTBOX"], mentions: "no event with id 999"),
         Case(arguments: ["outbox", "show", "abc", "--outbox", "OUTBOX"], mentions: "'abc'"),
         Case(arguments: ["replay", "--outbox", "OUTBOX", "--id", "1", "--id", "999"], mentions: "999"),
         Case(arguments: ["replay", "--outbox", "OUTBOX", "--id", "999", "--dry-run"], mentions: "999"),
-        Case(arguments: ["outbox", "list", "--outbox", "OUTBOX", "--since", "yesterday"], mentions: "--since 'yesterday'"),
+        Case(
+            arguments: ["outbox", "list", "--outbox", "OUTBOX", "--since", "yesterday"], mentions: "--since 'yesterday'"
+        ),
         Case(arguments: ["replay", "--outbox", "OUTBOX", "--until", "2026-13-01T00:00:00Z"], mentions: "--until"),
         Case(arguments: ["outbox", "purge", "--outbox", "OUTBOX", "--state", "pending"], mentions: "pending"),
-        Case(arguments: ["outbox", "purge", "--outbox", "OUTBOX", "--state", "dead", "--older-than", "soon"],
+        Case(
+            arguments: ["outbox", "purge", "--outbox", "OUTBOX", "--state", "dead", "--older-than", "soon"],
             mentions: "--older-than 'soon'"),
         Case(arguments: ["outbox", "purge", "--outbox", "OUTBOX"], mentions: "--state"),
         Case(arguments: ["outbox", "list", "--outbox", "OUTBOX", "--limit", "lots"], mentions: "--limit"),

@@ -56,7 +56,8 @@ struct OperatorToolsTests {
         try createStandardOutbox()
         let config = try writeConfig(queues: ["z", "a"])
         let object = try jsonObject(try ok(["outbox", "stats", "--config", config, "--json"]))
-        #expect(Set(object.keys) == ["outbox", "uuid", "schema_version", "daemon_pid", "size_bytes", "queues", "totals"])
+        #expect(
+            Set(object.keys) == ["outbox", "uuid", "schema_version", "daemon_pid", "size_bytes", "queues", "totals"])
         #expect(object["outbox"] as? String == outbox)
         #expect((object["uuid"] as? String)?.count == 36)
         #expect(object["schema_version"] as? Int == Migrations.latestVersion)
@@ -88,8 +89,9 @@ struct OperatorToolsTests {
         #expect(text.contains("daemon          not running"))
         let lines = text.split(separator: "\n")
         let header = try #require(lines.firstIndex { $0.hasPrefix("QUEUE") })
-        #expect(lines[header].split(separator: " ", omittingEmptySubsequences: true).prefix(5)
-            == ["QUEUE", "PENDING", "DELIVERED", "SKIPPED", "DEAD"])
+        #expect(
+            lines[header].split(separator: " ", omittingEmptySubsequences: true).prefix(5)
+                == ["QUEUE", "PENDING", "DELIVERED", "SKIPPED", "DEAD"])
         #expect(lines[header + 1].split(separator: " ").prefix(5) == ["a", "1", "2", "0", "0"])
         #expect(lines.last?.split(separator: " ") == ["total", "1", "3", "1", "1"])
         #expect(!FileManager.default.fileExists(atPath: other))
@@ -103,8 +105,10 @@ struct OperatorToolsTests {
         let text = try ok(["outbox", "list", "--outbox", outbox, "--json"])
         let lines = text.split(separator: "\n")
         #expect(lines.count == 6)
-        let keys = ["id", "queue", "counter", "state", "event", "directory", "filename", "event_timestamp",
-            "attempts", "last_error", "replay_of"]
+        let keys = [
+            "id", "queue", "counter", "state", "event", "directory", "filename", "event_timestamp",
+            "attempts", "last_error", "replay_of",
+        ]
         for (index, line) in lines.enumerated() {
             let object = try jsonObject(line)
             #expect(object["id"] as? Int == index + 1)
@@ -175,10 +179,12 @@ struct OperatorToolsTests {
     @Test("purge deletes the state asked for and says how many")
     func purge() throws {
         try createStandardOutbox()
-        #expect(try ok(["outbox", "purge", "--outbox", outbox, "--state", "delivered", "--queue", "a"])
-            == "purged 2 events\n")
-        #expect(try ok(["outbox", "purge", "--outbox", outbox, "--state", "dead", "--older-than", "7d"])
-            == "purged 0 events\n")
+        #expect(
+            try ok(["outbox", "purge", "--outbox", outbox, "--state", "delivered", "--queue", "a"])
+                == "purged 2 events\n")
+        #expect(
+            try ok(["outbox", "purge", "--outbox", outbox, "--state", "dead", "--older-than", "7d"])
+                == "purged 0 events\n")
         let remaining = try ok(["outbox", "list", "--outbox", outbox, "--json"]).split(separator: "\n")
             .map { try jsonObject($0)["id"] as? Int ?? -1 }
         #expect(remaining == [2, 3, 4, 6])

@@ -25,9 +25,11 @@ public final class OutboxInspector {
     /// event.
     public func stats(configuredQueues: [String] = [], now: Double) throws(OutboxError) -> OutboxStats {
         let (uuid, version, counts, oldest) = try reading { () throws(SQLiteError) in
-            (
-                try OutboxFile.uuid(of: store.connection), try OutboxFile.schemaVersion(of: store.connection),
-                try countsByQueue(), try oldestPendingByQueue()
+            let counts = try countsByQueue()
+            let pending = counts.filter { $0.value.pending > 0 }.map(\.key)
+            return (
+                try OutboxFile.uuid(of: store.connection), try OutboxFile.schemaVersion(of: store.connection), counts,
+                try oldestPending(queues: pending)
             )
         }
         var names: [String] = []
@@ -54,12 +56,13 @@ public final class OutboxInspector {
         return counts
     }
 
-    /// `created_at` of each queue's oldest pending event: the first id of the pending index per queue.
-    private func oldestPendingByQueue() throws(SQLiteError) -> [String: Double] {
+    /// `created_at` of each queue's oldest pending event (its lowest pending id). The queues come from the
+    /// counts: `OutboxStore.queuesWithPending()` lets the planner scan every pending event per call.
+    private func oldestPending(queues: [String]) throws(SQLiteError) -> [String: Double] {
         let first = try store.statement(
             "SELECT created_at FROM events WHERE queue = ? AND state = 'pending' ORDER BY id LIMIT 1")
         var oldest: [String: Double] = [:]
-        for queue in try store.queuesWithPending() {
+        for queue in queues {
             try first.bind(queue, at: 1)
             if try first.step() { oldest[queue] = first.double(0) }
             first.reset()

@@ -80,7 +80,8 @@ public final class OutboxMaintenance {
                         "SELECT count(*) FROM events WHERE \(condition) AND id <= ?", values + [.integer(lastID)]))
             }
         }
-        let select = "SELECT \(StoredEvent.columns) FROM events WHERE \(condition) AND id > ? AND id <= ? "
+        let select =
+            "SELECT \(StoredEvent.columns) FROM events WHERE \(condition) AND id > ? AND id <= ? "
             + "ORDER BY id LIMIT \(Self.chunkSize)"
         var after: Int64 = 0
         var replayed = 0

@@ -8,7 +8,10 @@ public enum OutboxStatsReport {
         let queues: [JSONText] = stats.queues.map { queue in
             .object(
                 [("queue", .string(queue.name))] + counts(queue.counts) + [
-                    ("oldest_pending_age_s", queue.oldestPendingAge.map { .number(($0 * 1000).rounded() / 1000) } ?? .null)
+                    (
+                        "oldest_pending_age_s",
+                        queue.oldestPendingAge.map { .number(($0 * 1000).rounded() / 1000) } ?? .null
+                    )
                 ])
         }
         return JSONText.object([

@@ -26,7 +26,8 @@ extension Outbox {
                 throw ValidationError("purge refuses --state pending: pending events have not been delivered yet")
             }
             if let olderThan, TimeSpec.duration(olderThan) == nil {
-                throw ValidationError("cannot read --older-than '\(olderThan)' as a duration (expected \(TimeSpec.durationForms))")
+                throw ValidationError(
+                    "cannot read --older-than '\(olderThan)' as a duration (expected \(TimeSpec.durationForms))")
             }
         }
 

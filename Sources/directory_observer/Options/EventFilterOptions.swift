@@ -17,7 +17,8 @@ struct EventFilterOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Only events with event_timestamp at or before T (ISO 8601, epoch, or age).", valueName: "T"))
+        help: ArgumentHelp("Only events with event_timestamp at or before T (ISO 8601, epoch, or age).", valueName: "T")
+    )
     var until: String?
 
     func validate() throws {
@@ -37,7 +38,8 @@ struct EventFilterOptions: ParsableArguments {
     static func state(_ text: String?, option: String = "--state") throws -> EventState? {
         guard let text else { return nil }
         guard let state = EventState(rawValue: text) else {
-            throw ValidationError("unknown state '\(text)' for \(option) (expected pending, delivered, skipped or dead)")
+            throw ValidationError(
+                "unknown state '\(text)' for \(option) (expected pending, delivered, skipped or dead)")
         }
         return state
     }

@@ -6,8 +6,9 @@ import Foundation
 /// six characters `b\udcff`). Escaped backslashes and surrogate pairs are left alone.
 enum SurrogateJSON {
     static func object(_ text: some StringProtocol) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: Data(literalLoneSurrogates(String(text)).utf8))
-            as? [String: Any]
+        guard
+            let object = try JSONSerialization.jsonObject(with: Data(literalLoneSurrogates(String(text)).utf8))
+                as? [String: Any]
         else { throw CocoaError(.propertyListReadCorrupt) }
         return object
     }
