@@ -61,6 +61,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmark helper: `dirobs-fill OUTBOX COUNT` builds a large outbox (see tools/bench-stats).
+        .executableTarget(
+            name: "dirobs-fill",
+            dependencies: ["DirectoryObserver"]
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
             dependencies: ["DirectoryObserver"]

@@ -37,6 +37,13 @@ public enum EventMessage {
         value.description
     }
 
+    /// `bytes` as the quoted, ASCII-only JSON string the message would carry (see `appendString`).
+    public static func jsonString(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        appendString(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Appends `bytes` as a quoted JSON string with Python's escaping, decoding UTF-8 strictly.
     static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
         bytes.withUnsafeBufferPointer { appendString($0, to: &out) }
