@@ -104,6 +104,11 @@ public enum EventMessage {
 
     /// Decodes one well-formed UTF-8 sequence starting at `index` (no overlong forms, no surrogates,
     /// nothing above U+10FFFF), or returns nil when the byte at `index` does not start one.
+    static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (UInt32, Int)? {
+        bytes.withUnsafeBufferPointer { decodeScalar($0, at: index) }
+    }
+
+    /// Decodes one well-formed UTF-8 sequence starting at `index` (see above).
     static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (UInt32, Int)? {
         let lead = bytes[index]
         let length: Int
