@@ -57,9 +57,12 @@ public final class OutboxWriter: Sendable {
         self.logger = logger
         self.onCommit = onCommit
         // The thread opens the connection itself (the connection never crosses threads), reports the
-        // outcome, then waits until `init` has finished before it touches `self`.
+        // outcome, then waits until `init` has finished before it touches `self`. Two semaphores, one per
+        // direction: with a single one the thread's own wait could take the signal meant for `init`
+        // (both wait on it at once), leaving `init` blocked forever and the thread gone without `self`.
         let opened = Mutex<Result<String, OutboxError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
+        let handedOver = DispatchSemaphore(value: 0)
         let handOver = Mutex<OutboxWriter?>(nil)
         let thread = Thread { [settings] in
             let store: OutboxStore
@@ -79,7 +82,7 @@ public final class OutboxWriter: Sendable {
                 ready.signal()
                 return
             }
-            ready.wait()
+            handedOver.wait()
             handOver.withLock { $0 }?.run(store)
         }
         thread.name = "outbox-writer"
@@ -91,7 +94,7 @@ public final class OutboxWriter: Sendable {
         case nil: preconditionFailure("the writer thread reported nothing")
         }
         handOver.withLock { $0 = self }
-        ready.signal()
+        handedOver.signal()
     }
 
     // MARK: - Requests
