@@ -85,6 +85,14 @@ public enum OutboxFile {
         guard applicationID == Migrations.applicationID else {
             throw OutboxError(path: path, reason: .foreignDatabase(applicationID: applicationID))
         }
+        // The header holds user_version too. Refusing a newer schema here, before SQLite opens the file,
+        // leaves nothing beside it: a read-only connection would create a -wal and a -shm and keep them.
+        // (A version still in the WAL is caught by `checkVersion` once the file is open.)
+        let version = header[60..<64].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
+        guard version <= Migrations.latestVersion else {
+            throw OutboxError(
+                path: path, reason: .newerSchema(found: Int(version), known: Migrations.latestVersion))
+        }
     }
 
     /// The first problem `PRAGMA quick_check` reports, on one line, or nil when it answers `ok`. SQLite
