@@ -101,10 +101,14 @@ public final class OutboxStore {
 
     /// Deletes up to `limit` delivered or skipped events settled before `cutoff`; returns how many.
     public func prune(settledBefore cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
+        // INDEXED BY: left to itself the planner takes events_by_state_time (state = ?), reads every
+        // delivered event and sorts them all to keep `limit`; each chunk then costs the whole table and
+        // pruning a backlog of a million rows took minutes. The partial index is already in settled order.
         let prune = try statement(
             """
             DELETE FROM events WHERE id IN (
-                SELECT id FROM events WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
+                SELECT id FROM events INDEXED BY events_settled_by_time
+                WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
                 ORDER BY delivered_at LIMIT ?)
             """)
         try prune.run([.real(cutoff), .integer(Int64(limit))])
