@@ -198,4 +198,46 @@ struct OutboxWriterTests {
         #expect(try store.event(id: ids[1])?.lastError == "gone")
         #expect(try store.pendingBatch(queue: "a", afterID: ids[5], limit: 10).map(\.kind) == [.exists])
     }
+
+    @Test("the writer prunes old delivered events while appends keep arriving", .timeLimit(.minutes(1)))
+    func pruneUnderSteadyTraffic() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        let rows = 20_000
+        do {
+            let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
+            try store.connection.transaction {
+                for index in 0..<rows { try store.insert(event("old-\(index)"), createdAt: 1) }
+                try store.markDelivered(queue: "q", upTo: Int64.max, at: Clock.now() - 7_200)
+            }
+            try store.close()
+        }
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path, retention: 3_600), logger: testLogger)
+        // Steady traffic: a producer that always has a few appends waiting, so the writer is never idle.
+        let stop = Atomic<Bool>(false)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread {
+            let slots = DispatchSemaphore(value: 4)
+            var sequence = 0
+            while !stop.load(ordering: .relaxed) {
+                slots.wait()
+                writer.append([event("new-\(sequence)", queue: "live")]) { _ in slots.signal() }
+                sequence += 1
+            }
+            stopped.signal()
+        }.start()
+        let reader = try OutboxFile.open(path: path, access: .inspect)
+        let deadline = Clock.monotonic() + 15
+        var left = rows
+        while left > 0 && Clock.monotonic() < deadline {
+            usleep(100_000)
+            left = Int(try reader.integer("SELECT count(*) FROM events WHERE state = 'delivered'"))
+        }
+        stop.store(true, ordering: .relaxed)
+        stopped.wait()
+        writer.stop()
+        #expect(left == 0, "\(left) of \(rows) old delivered events still there after 15 s of traffic")
+        #expect(try reader.integer("SELECT count(*) FROM events WHERE queue = 'live'") > 0)
+    }
 }
