@@ -50,6 +50,44 @@ public final class OutboxStore {
         return connection.lastInsertRowID
     }
 
+    /// Rows per multi-row INSERT in `insert(_:createdAt:)`. One statement run per group spreads SQLite's
+    /// per-statement work (starting the VDBE, reading and writing the AUTOINCREMENT counter in
+    /// sqlite_sequence, reset) over the group: measured at about half the CPU of a row inserted alone.
+    static let insertGroup = 128
+
+    private static let insertColumns =
+        "INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of) VALUES "
+
+    private static let groupInsertSQL =
+        insertColumns + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, NULL)", count: insertGroup).joined(separator: ", ")
+
+    /// Inserts pending events in order: their ids ascend in array order, as if inserted one by one.
+    public func insert(_ events: [NewEvent], createdAt: Double) throws(SQLiteError) {
+        var start = events.startIndex
+        if events.count - start >= Self.insertGroup {
+            let insert = try statement(Self.groupInsertSQL)
+            while events.endIndex - start >= Self.insertGroup {
+                var parameter: Int32 = 1
+                for event in events[start..<start + Self.insertGroup] {
+                    try insert.bind(event.queue, at: parameter)
+                    try insert.bind(event.counter, at: parameter + 1)
+                    try insert.bind(event.directory, at: parameter + 2)
+                    try insert.bind(event.filename, at: parameter + 3)
+                    try insert.bind(event.kind.rawValue, at: parameter + 4)
+                    try insert.bind(event.timestamp, at: parameter + 5)
+                    try insert.bind(createdAt, at: parameter + 6)
+                    parameter += 7
+                }
+                defer { insert.reset() }
+                try insert.step()
+                start += Self.insertGroup
+            }
+        }
+        for event in events[start...] {
+            try insert(event, createdAt: createdAt)
+        }
+    }
+
     /// Marks a forwarded batch: `skipped` ids first, then every other pending event of the queue whose id
     /// lies in `ids` as delivered.
     public func markDelivered(

@@ -242,7 +242,7 @@ public final class OutboxWriter: Sendable {
             for request in requests {
                 switch request {
                 case .append(let events, let completion):
-                    for event in events { try store.insert(event, createdAt: now) }
+                    try store.insert(events, createdAt: now)
                     inserted = true
                     if let completion { completions.append { completion(true) } }
                 case .listing(let listing, let completion):
