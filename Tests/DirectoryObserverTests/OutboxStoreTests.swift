@@ -39,6 +39,37 @@ struct OutboxStoreTests {
         #expect(try store.pendingCount() == 20)
     }
 
+    @Test("inserting many events at once keeps their order and every field", arguments: [1, 127, 128, 300, 1_000])
+    func insertMany(count: Int) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try openStore(directory)
+        try store.insert(event("before"), createdAt: 1)
+        let events = (0..<count).map { (index: Int) -> NewEvent in
+            let kind: EventKind = index % 5 == 0 ? .exists : .created
+            let counter: String? = index % 2 == 0 ? "c" : nil
+            let timestamp = 1_795_548_219.5 + Double(index)
+            return NewEvent(
+                queue: "q\(index % 3)", counter: counter, directory: "/d\(index)",
+                filename: [0xFF, UInt8(index % 256), 0x00], kind: kind, timestamp: timestamp)
+        }
+        try store.insert(events, createdAt: 42)
+        let select = try store.connection.prepare("SELECT id FROM events ORDER BY id")
+        var ids: [Int64] = []
+        while try select.step() { ids.append(select.int64(0)) }
+        #expect(ids == Array(1...Int64(count + 1)), "ids ascend without gaps in array order")
+        for (offset, expected) in events.enumerated() {
+            let stored = try #require(try store.event(id: Int64(offset + 2)))
+            let readBack = NewEvent(
+                queue: stored.queue, counter: stored.counter, directory: stored.directory,
+                filename: stored.filename, kind: stored.kind, timestamp: stored.timestamp)
+            #expect(readBack == expected)
+            #expect(stored.createdAt == 42)
+            #expect(stored.state == EventState.pending)
+            #expect(stored.replayOf == nil)
+        }
+    }
+
     @Test("an inserted event reads back with every field")
     func fieldsRoundTrip() throws {
         let directory = try TemporaryDirectory()
