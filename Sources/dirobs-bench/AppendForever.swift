@@ -1,5 +1,5 @@
-import Dispatch
 import DirectoryObserver
+import Dispatch
 import Glibc
 import Logging
 

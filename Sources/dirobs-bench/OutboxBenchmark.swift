@@ -92,10 +92,12 @@ struct OutboxBenchmark {
                 }
             }
         }
-        report("append, synchronous=FULL", appendFull, unit: "events/s", goal: "≥ \(Int(Self.appendGoal))",
+        report(
+            "append, synchronous=FULL", appendFull, unit: "events/s", goal: "≥ \(Int(Self.appendGoal))",
             met: median(appendFull) >= Self.appendGoal)
         report("append, synchronous=NORMAL", appendNormal, unit: "events/s", goal: nil, met: true)
-        report("read 4096 + mark delivered", readMark, unit: "events/s", goal: "≥ \(Int(Self.readGoal))",
+        report(
+            "read 4096 + mark delivered", readMark, unit: "events/s", goal: "≥ \(Int(Self.readGoal))",
             met: median(readMark) >= Self.readGoal)
 
         let path = "\(base)/prune.sqlite3"

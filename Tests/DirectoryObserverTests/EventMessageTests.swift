@@ -1,5 +1,6 @@
-@testable import DirectoryObserver
 import Testing
+
+@testable import DirectoryObserver
 
 /// Expected messages were produced once with Python 3.11 (the original tool's encoder):
 /// `json.dumps({"directory": d, "filename": os.fsdecode(name), "event": e, "event_timestamp": t})`

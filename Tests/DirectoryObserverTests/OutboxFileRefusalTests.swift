@@ -42,7 +42,8 @@ struct OutboxFileRefusalTests {
         #expect(contents(of: path) == [])
     }
 
-    @Test("another application's SQLite database (rollback journal) is refused and left untouched",
+    @Test(
+        "another application's SQLite database (rollback journal) is refused and left untouched",
         arguments: accesses)
     func foreignDatabase(access: OutboxFile.Access) throws {
         let directory = try TemporaryDirectory()
@@ -84,7 +85,8 @@ struct OutboxFileRefusalTests {
         #expect(directory.names() == ["outbox.sqlite3"])
 
         expectRefusal(
-            path, access: access, reason: .newerSchema(found: Migrations.latestVersion + 1, known: Migrations.latestVersion),
+            path, access: access,
+            reason: .newerSchema(found: Migrations.latestVersion + 1, known: Migrations.latestVersion),
             in: directory)
     }
 
@@ -181,7 +183,8 @@ struct OutboxFileRefusalTests {
         let readOnly = directory.file("ro")
         try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
         if geteuid() == 0 {
-            try #require(run("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", readOnly]) == 0,
+            try #require(
+                run("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", readOnly]) == 0,
                 "cannot mount a read-only tmpfs (root without CAP_SYS_ADMIN?)")
         } else {
             try #require(chmod(readOnly, 0o555) == 0)

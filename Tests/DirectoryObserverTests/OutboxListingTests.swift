@@ -15,7 +15,9 @@ struct OutboxListingTests {
     }
 
     private func pendingNames(_ store: OutboxStore) throws -> [String] {
-        try store.pendingBatch(queue: "q", afterID: 0, limit: 1_000).map { String(decoding: $0.filename, as: UTF8.self) }
+        try store.pendingBatch(queue: "q", afterID: 0, limit: 1_000).map {
+            String(decoding: $0.filename, as: UTF8.self)
+        }
     }
 
     @Test("a listing adds exists events in candidate order, skipping names that already have a pending event")
@@ -33,9 +35,10 @@ struct OutboxListingTests {
         #expect(outcome == ListingOutcome(announced: 4, alreadyPending: 1, leftOut: 0))
         let added = try store.pendingBatch(queue: "q", afterID: 0, limit: 100).filter { $0.kind == .exists }
         #expect(added.map { String(decoding: $0.filename, as: UTF8.self) } == ["a", "c", "d", "e"])
-        #expect(added.allSatisfy {
-            $0.directory == "/d" && $0.counter == "q.count" && $0.timestamp == 1_700_000_000.5 && $0.createdAt == 2
-        })
+        #expect(
+            added.allSatisfy {
+                $0.directory == "/d" && $0.counter == "q.count" && $0.timestamp == 1_700_000_000.5 && $0.createdAt == 2
+            })
     }
 
     @Test("a listing never makes the list longer than its limit: limit − (list length + pending)")

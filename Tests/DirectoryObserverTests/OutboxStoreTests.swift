@@ -142,7 +142,8 @@ struct OutboxStoreTests {
         let other = try store.insert(event("b", queue: "b"), createdAt: 1)
         #expect(try store.markDelivered(queue: "a", upTo: ids[2], at: 9) == 3)
         #expect(try store.markDelivered(queue: "a", upTo: ids[2], at: 10) == 0, "already delivered")
-        #expect(try ids.map { try store.event(id: $0)?.state } == [.delivered, .delivered, .delivered, .pending, .pending])
+        #expect(
+            try ids.map { try store.event(id: $0)?.state } == [.delivered, .delivered, .delivered, .pending, .pending])
         #expect(try store.event(id: ids[0])?.deliveredAt == 9)
         #expect(try store.event(id: other)?.state == .pending)
         #expect(try store.markDelivered(queue: "a", upTo: other, at: 11) == 2)
@@ -186,7 +187,8 @@ struct OutboxStoreTests {
         for (offset, id) in oldDelivered.enumerated() {
             try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: 100 + Double(offset))
         }
-        try store.markDelivered(queue: "q", ids: oldSkipped...oldSkipped, skipped: [SkippedEvent(id: oldSkipped, reason: "limit")], at: 50)
+        try store.markDelivered(
+            queue: "q", ids: oldSkipped...oldSkipped, skipped: [SkippedEvent(id: oldSkipped, reason: "limit")], at: 50)
         try store.markDelivered(queue: "q", ids: recent...recent, skipped: [], at: 1_000)
         _ = try store.recordFailure(queue: "q", ids: dead...dead, error: "WRONGTYPE", maxAttempts: 1)
 

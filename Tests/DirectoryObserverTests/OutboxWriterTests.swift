@@ -1,5 +1,5 @@
-import Dispatch
 import DirectoryObserver
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -77,7 +77,9 @@ struct OutboxWriterTests {
         }
         let commitCount = commits.load(ordering: .relaxed)
         #expect(commitCount >= 1)
-        #expect(commitCount < threads * batchesPerThread, "\(commitCount) commits for \(threads * batchesPerThread) appends")
+        #expect(
+            commitCount < threads * batchesPerThread, "\(commitCount) commits for \(threads * batchesPerThread) appends"
+        )
     }
 
     @Test("a completion runs only once its events are visible to another connection")

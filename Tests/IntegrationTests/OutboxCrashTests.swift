@@ -75,7 +75,8 @@ struct OutboxCrashTests {
             #expect(
                 sequence == Array(0..<sequence.count),
                 "round \(round): the committed events are a gap-free prefix, in id order")
-            #expect(sequence.count > acknowledged, "round \(round): \(acknowledged) acknowledged, \(sequence.count) found")
+            #expect(
+                sequence.count > acknowledged, "round \(round): \(acknowledged) acknowledged, \(sequence.count) found")
             try connection.close()
         }
 

@@ -56,7 +56,8 @@ public final class OutboxStore {
     static let insertGroup = 128
 
     private static let insertColumns =
-        "INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of) VALUES "
+        "INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of) "
+        + "VALUES "
 
     private static let groupInsertSQL =
         insertColumns + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, NULL)", count: insertGroup).joined(separator: ", ")
