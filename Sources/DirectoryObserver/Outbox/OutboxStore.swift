@@ -50,6 +50,45 @@ public final class OutboxStore {
         return connection.lastInsertRowID
     }
 
+    /// Rows per multi-row INSERT in `insert(_:createdAt:)`. One statement run per group spreads SQLite's
+    /// per-statement work (starting the VDBE, reading and writing the AUTOINCREMENT counter in
+    /// sqlite_sequence, reset) over the group: measured at about half the CPU of a row inserted alone.
+    static let insertGroup = 128
+
+    private static let insertColumns =
+        "INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of) "
+        + "VALUES "
+
+    private static let groupInsertSQL =
+        insertColumns + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, NULL)", count: insertGroup).joined(separator: ", ")
+
+    /// Inserts pending events in order: their ids ascend in array order, as if inserted one by one.
+    public func insert(_ events: [NewEvent], createdAt: Double) throws(SQLiteError) {
+        var start = events.startIndex
+        if events.count - start >= Self.insertGroup {
+            let insert = try statement(Self.groupInsertSQL)
+            while events.endIndex - start >= Self.insertGroup {
+                var parameter: Int32 = 1
+                for event in events[start..<start + Self.insertGroup] {
+                    try insert.bind(event.queue, at: parameter)
+                    try insert.bind(event.counter, at: parameter + 1)
+                    try insert.bind(event.directory, at: parameter + 2)
+                    try insert.bind(event.filename, at: parameter + 3)
+                    try insert.bind(event.kind.rawValue, at: parameter + 4)
+                    try insert.bind(event.timestamp, at: parameter + 5)
+                    try insert.bind(createdAt, at: parameter + 6)
+                    parameter += 7
+                }
+                defer { insert.reset() }
+                try insert.step()
+                start += Self.insertGroup
+            }
+        }
+        for event in events[start...] {
+            try insert(event, createdAt: createdAt)
+        }
+    }
+
     /// Marks a forwarded batch: `skipped` ids first, then every other pending event of the queue whose id
     /// lies in `ids` as delivered.
     public func markDelivered(
@@ -101,10 +140,14 @@ public final class OutboxStore {
 
     /// Deletes up to `limit` delivered or skipped events settled before `cutoff`; returns how many.
     public func prune(settledBefore cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
+        // INDEXED BY: left to itself the planner takes events_by_state_time (state = ?), reads every
+        // delivered event and sorts them all to keep `limit`; each chunk then costs the whole table and
+        // pruning a backlog of a million rows took minutes. The partial index is already in settled order.
         let prune = try statement(
             """
             DELETE FROM events WHERE id IN (
-                SELECT id FROM events WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
+                SELECT id FROM events INDEXED BY events_settled_by_time
+                WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
                 ORDER BY delivered_at LIMIT ?)
             """)
         try prune.run([.real(cutoff), .integer(Int64(limit))])

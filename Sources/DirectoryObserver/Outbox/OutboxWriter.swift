@@ -57,10 +57,9 @@ public final class OutboxWriter: Sendable {
         self.logger = logger
         self.onCommit = onCommit
         // The thread opens the connection itself (the connection never crosses threads), reports the
-        // outcome, then waits until `init` has finished before it touches `self`.
-        // Two semaphores, one per direction: with a single one the thread could take back its own
-        // "opened" signal (if it waits before `init` does, or wins the wake-up race against it), run with
-        // no writer handed over and exit, leaving `init` blocked for ever.
+        // outcome, then waits until `init` has finished before it touches `self`. Two semaphores, one per
+        // direction: with a single one the thread's own wait could take the signal meant for `init`
+        // (both wait on it at once), leaving `init` blocked forever and the thread gone without `self`.
         let opened = Mutex<Result<String, OutboxError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let handedOver = DispatchSemaphore(value: 0)
@@ -243,7 +242,7 @@ public final class OutboxWriter: Sendable {
             for request in requests {
                 switch request {
                 case .append(let events, let completion):
-                    for event in events { try store.insert(event, createdAt: now) }
+                    try store.insert(events, createdAt: now)
                     inserted = true
                     if let completion { completions.append { completion(true) } }
                 case .listing(let listing, let completion):
