@@ -173,7 +173,7 @@ struct OutboxStoreTests {
         #expect(try store.pendingBatch(queue: "a", afterID: 0, limit: 10).map(\.id) == [ids[3]])
     }
 
-    @Test("prune deletes only delivered and skipped events settled before the cutoff, oldest first, up to limit")
+    @Test("prune deletes only delivered and skipped events settled before the cutoff, walking ids in steps")
     func pruneOnlySettledOldEvents() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -192,13 +192,16 @@ struct OutboxStoreTests {
         try store.markDelivered(queue: "q", ids: recent...recent, skipped: [], at: 1_000)
         _ = try store.recordFailure(queue: "q", ids: dead...dead, error: "WRONGTYPE", maxAttempts: 1)
 
-        // Oldest settled first: the skipped event (50), then the first delivered one (100).
-        #expect(try store.prune(settledBefore: 500, limit: 2) == 2)
-        #expect(try store.event(id: oldSkipped) == nil)
+        // A step looks at `scanLimit` events in id order: the first two delivered ones here.
+        let first = try store.prune(settledBefore: 500, after: 0, scanLimit: 2)
+        #expect(first == PruneStep(deleted: 2, lastID: oldDelivered[1], finished: false))
         #expect(try store.event(id: oldDelivered[0]) == nil)
-        #expect(try store.event(id: oldDelivered[1]) != nil)
-        #expect(try store.prune(settledBefore: 500, limit: 100) == 2)
-        #expect(try store.prune(settledBefore: 500, limit: 100) == 0)
+        #expect(try store.event(id: oldDelivered[1]) == nil)
+        #expect(try store.event(id: oldDelivered[2]) != nil)
+        let rest = try store.prune(settledBefore: 500, after: first.lastID, scanLimit: 100)
+        #expect(rest.deleted == 2 && rest.finished)
+        #expect(try store.event(id: oldSkipped) == nil)
+        #expect(try store.prune(settledBefore: 500, after: 0, scanLimit: 100).deleted == 0)
         let left = try store.connection.integer("SELECT count(*) FROM events")
         #expect(left == 3)
         #expect(try store.event(id: recent)?.state == .delivered)
@@ -206,9 +209,9 @@ struct OutboxStoreTests {
         #expect(try store.event(id: dead)?.state == .dead, "dead events are kept for replay")
     }
 
-    /// A prune chunk must find its rows through the settled-time index: sorting every delivered event to
-    /// take the oldest few makes each chunk cost the whole table, and pruning a large backlog quadratic.
-    @Test("a prune chunk costs its own size, not the number of delivered events")
+    /// A prune step must cost its own size: a step that sorted or scanned every delivered event would make
+    /// pruning a large backlog quadratic.
+    @Test("a prune step costs its own size, not the number of delivered events")
     func pruneChunkIsCheap() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -223,12 +226,31 @@ struct OutboxStoreTests {
             try fill.run()
         }
         let start = Clock.monotonic()
+        var cursor: Int64 = 0
         for _ in 0..<20 {
-            #expect(try store.prune(settledBefore: 1_000_000, limit: 100) == 100)
+            // In a transaction, as the writer runs it (otherwise each DELETE is its own fsync'd commit).
+            let step = try store.connection.transaction {
+                try store.prune(settledBefore: 1_000_000, after: cursor, scanLimit: 100)
+            }
+            #expect(step.deleted == 100 && !step.finished)
+            cursor = step.lastID
         }
         let seconds = Clock.monotonic() - start
         #expect(seconds < 0.5, "20 chunks of 100 took \(seconds) s among 200,000 delivered events")
         #expect(try store.connection.integer("SELECT min(id) FROM events") == 2_001, "the oldest settled went first")
+    }
+
+    @Test("a prune walk stops at the first event created after the cutoff: nothing later can be prunable")
+    func pruneStopsAtYoungEvents() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try openStore(directory)
+        let old = try store.insert(event("old"), createdAt: 10)
+        let young = try store.insert(event("young"), createdAt: 900)
+        for id in [old, young] { try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: 20) }
+        let step = try store.prune(settledBefore: 500, after: 0, scanLimit: 100)
+        #expect(step == PruneStep(deleted: 1, lastID: old, finished: true))
+        #expect(try store.event(id: young) != nil, "created after the cutoff: kept, whatever its delivered_at says")
     }
 
     @Test("queuesWithPending lists the queues that have a pending event, in name order")

@@ -45,22 +45,46 @@ public final class OutboxInspector {
             sizeBytes: fileSize(path) + fileSize(path + "-wal"), queues: queues)
     }
 
+    /// Counts per queue and state from the indexes alone (no table scan): all events per queue, and the
+    /// pending, skipped and dead ones through their partial indexes; the rest are delivered. No index on
+    /// `state` exists on purpose: it would move on every delivery.
     private func countsByQueue() throws(SQLiteError) -> [String: OutboxStats.Counts] {
-        let select = try store.statement("SELECT queue, state, count(*) FROM events GROUP BY queue, state")
-        defer { select.reset() }
+        var totals: [String: Int] = [:]
+        try eachCount("SELECT queue, count(*) FROM events INDEXED BY events_by_queue GROUP BY queue") {
+            totals[$0] = $1
+        }
         var counts: [String: OutboxStats.Counts] = [:]
-        while try select.step() {
-            guard let state = EventState(rawValue: select.text(1)) else { continue }
-            counts[select.text(0), default: OutboxStats.Counts()].add(Int(select.int64(2)), in: state)
+        let byState: [(EventState, String)] = [
+            (.pending, "events_pending_by_queue"), (.skipped, "events_skipped_by_queue"), (.dead, "events_dead_by_queue"),
+        ]
+        for (state, index) in byState {
+            try eachCount(
+                "SELECT queue, count(*) FROM events INDEXED BY \(index) WHERE state = '\(state.rawValue)' GROUP BY queue"
+            ) { counts[$0, default: OutboxStats.Counts()].add($1, in: state) }
+        }
+        for (queue, total) in totals {
+            let known = counts[queue, default: OutboxStats.Counts()]
+            counts[queue, default: OutboxStats.Counts()].delivered = total - known.pending - known.skipped - known.dead
         }
         return counts
+    }
+
+    private func eachCount(_ sql: String, _ body: (String, Int) -> Void) throws(SQLiteError) {
+        let select = try store.statement(sql)
+        defer { select.reset() }
+        while try select.step() {
+            body(select.text(0), Int(select.int64(1)))
+        }
     }
 
     /// `created_at` of each queue's oldest pending event (its lowest pending id). The queues come from the
     /// counts: `OutboxStore.queuesWithPending()` lets the planner scan every pending event per call.
     private func oldestPending(queues: [String]) throws(SQLiteError) -> [String: Double] {
         let first = try store.statement(
-            "SELECT created_at FROM events WHERE queue = ? AND state = 'pending' ORDER BY id LIMIT 1")
+            """
+            SELECT created_at FROM events INDEXED BY events_pending_by_queue
+            WHERE queue = ? AND state = 'pending' ORDER BY id LIMIT 1
+            """)
         var oldest: [String: Double] = [:]
         for queue in queues {
             try first.bind(queue, at: 1)

@@ -138,20 +138,42 @@ public final class OutboxStore {
         return connection.changes
     }
 
-    /// Deletes up to `limit` delivered or skipped events settled before `cutoff`; returns how many.
-    public func prune(settledBefore cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
-        // INDEXED BY: left to itself the planner takes events_by_state_time (state = ?), reads every
-        // delivered event and sorts them all to keep `limit`; each chunk then costs the whole table and
-        // pruning a backlog of a million rows took minutes. The partial index is already in settled order.
-        let prune = try statement(
-            """
-            DELETE FROM events WHERE id IN (
-                SELECT id FROM events INDEXED BY events_settled_by_time
-                WHERE state IN ('delivered', 'skipped') AND delivered_at < ?
-                ORDER BY delivered_at LIMIT ?)
-            """)
-        try prune.run([.real(cutoff), .integer(Int64(limit))])
-        return connection.changes
+    /// One step of pruning: looks at up to `scanLimit` events in id order after `afterID` and deletes the
+    /// delivered or skipped ones settled before `cutoff`. Events are created in id order and settled after
+    /// they are created, so the walk stops at the first event created at or after `cutoff`: nothing from
+    /// there on can be prunable yet. There is no index on `delivered_at` on purpose (it would move on
+    /// every delivery); this walk reads the table in rowid order, a few microseconds per row.
+    public func prune(settledBefore cutoff: Double, after afterID: Int64, scanLimit: Int) throws(SQLiteError)
+        -> PruneStep
+    {
+        let scan = try statement(
+            "SELECT id, state, delivered_at, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?")
+        var doomed: [Int64] = []
+        var step = PruneStep(deleted: 0, lastID: afterID, finished: false)
+        var scanned = 0
+        try scan.bind([.integer(afterID), .integer(Int64(scanLimit))])
+        while try scan.step() {
+            scanned += 1
+            if scan.double(3) >= cutoff {
+                step.finished = true
+                break
+            }
+            step.lastID = scan.int64(0)
+            let state = scan.text(1)
+            if (state == EventState.delivered.rawValue || state == EventState.skipped.rawValue)
+                && !scan.isNull(2) && scan.double(2) < cutoff
+            {
+                doomed.append(step.lastID)
+            }
+        }
+        scan.reset()
+        if scanned < scanLimit { step.finished = true }
+        let delete = try statement("DELETE FROM events WHERE id = ?")
+        for id in doomed {
+            try delete.run([.integer(id)])
+        }
+        step.deleted = doomed.count
+        return step
     }
 
     // MARK: - Reading
@@ -175,9 +197,9 @@ public final class OutboxStore {
     /// Every queue that has at least one pending event, in name order (an index skip-scan: cheap even
     /// with a million pending events).
     ///
-    /// `INDEXED BY` because without statistics (the outbox is never ANALYZEd) SQLite prefers
-    /// `events_by_state_time (state=?)` and walks every pending row, with a table lookup each, then sorts:
-    /// three such scans per forwarder round made draining a 1,000,000-event backlog quadratic.
+    /// Queries on pending events say `INDEXED BY events_pending_by_queue`: the outbox is never ANALYZEd,
+    /// and without statistics SQLite may pick another index and walk every pending row (three such scans
+    /// per forwarder round once made draining a 1,000,000-event backlog quadratic).
     public func queuesWithPending() throws(SQLiteError) -> [String] {
         let next = try statement(
             """
@@ -199,13 +221,14 @@ public final class OutboxStore {
     /// The number of pending events of `queue`, or of every queue when nil.
     public func pendingCount(queue: String? = nil) throws(SQLiteError) -> Int {
         if let queue {
-            let count = try statement("SELECT count(*) FROM events WHERE queue = ? AND state = 'pending'")
+            let count = try statement(
+                "SELECT count(*) FROM events INDEXED BY events_pending_by_queue WHERE queue = ? AND state = 'pending'")
             defer { count.reset() }
             try count.bind(queue, at: 1)
             _ = try count.step()
             return Int(count.int64(0))
         }
-        let count = try statement("SELECT count(*) FROM events WHERE state = 'pending'")
+        let count = try statement("SELECT count(*) FROM events INDEXED BY events_pending_by_queue WHERE state = 'pending'")
         defer { count.reset() }
         _ = try count.step()
         return Int(count.int64(0))
@@ -214,7 +237,10 @@ public final class OutboxStore {
     /// The names that have a pending event for `queue` from `directory`.
     public func pendingNames(queue: String, directory: String) throws(SQLiteError) -> Set<[UInt8]> {
         let select = try statement(
-            "SELECT filename FROM events WHERE queue = ? AND state = 'pending' AND directory = ?")
+            """
+            SELECT filename FROM events INDEXED BY events_pending_by_queue
+            WHERE queue = ? AND state = 'pending' AND directory = ?
+            """)
         defer { select.reset() }
         try select.bind([.text(queue), .text(directory)])
         var names: Set<[UInt8]> = []
@@ -230,6 +256,22 @@ public final class OutboxStore {
         defer { select.reset() }
         try select.bind(id, at: 1)
         return try select.step() ? StoredEvent(row: select) : nil
+    }
+}
+
+/// What one pruning step did (see `OutboxStore.prune(settledBefore:after:scanLimit:)`).
+public struct PruneStep: Sendable, Equatable {
+    /// Events deleted.
+    public var deleted: Int
+    /// The last id looked at: the next step starts after it.
+    public var lastID: Int64
+    /// True when the walk reached the end of the table or the first event too young to prune.
+    public var finished: Bool
+
+    public init(deleted: Int, lastID: Int64, finished: Bool) {
+        self.deleted = deleted
+        self.lastID = lastID
+        self.finished = finished
     }
 }
 

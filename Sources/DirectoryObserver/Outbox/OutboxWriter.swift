@@ -178,7 +178,7 @@ public final class OutboxWriter: Sendable {
         var retained: [Request] = []
         var failingSince: Double?
         var backoff = 0.05
-        var nextPrune = Clock.monotonic() + 1
+        var pruning = PruneSchedule(now: Clock.monotonic())
         while true {
             let (incoming, stopping) = state.withLock { state in
                 defer { state.requests.removeAll(keepingCapacity: true) }
@@ -187,11 +187,11 @@ public final class OutboxWriter: Sendable {
             retained.append(contentsOf: incoming)
             if retained.isEmpty {
                 if stopping { break }
-                if Clock.monotonic() >= nextPrune {
-                    if !pruneChunk(store) { nextPrune = Clock.monotonic() + 1 }
+                if pruning.isDue(now: Clock.monotonic()) {
+                    prune(store, &pruning)
                     continue
                 }
-                wake.wait(seconds: max(0.001, nextPrune - Clock.monotonic()))
+                wake.wait(seconds: max(0.001, pruning.nextStep - Clock.monotonic()))
                 continue
             }
             do {
@@ -303,18 +303,19 @@ public final class OutboxWriter: Sendable {
         }
     }
 
-    /// Deletes one chunk of delivered/skipped events older than the retention, in its own short
-    /// transaction. Returns true when there may be more to prune.
-    private func pruneChunk(_ store: OutboxStore) -> Bool {
-        let limit = 1_000
+    /// One pruning step (see `PruneSchedule`): delivered and skipped events older than the retention, in
+    /// its own short transaction.
+    private func prune(_ store: OutboxStore, _ schedule: inout PruneSchedule) {
         do {
             let cutoff = Clock.now() - settings.retention
-            let deleted = try store.connection.transaction { try store.prune(settledBefore: cutoff, limit: limit) }
-            if deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(deleted)"]) }
-            return deleted == limit
+            let step = try store.connection.transaction {
+                try store.prune(settledBefore: cutoff, after: schedule.cursor, scanLimit: PruneSchedule.scanLimit)
+            }
+            if step.deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(step.deleted)"]) }
+            schedule.record(step, now: Clock.monotonic())
         } catch {
             logger.warning("outbox prune failed", metadata: ["error": "\(error)"])
-            return false
+            schedule.postpone(now: Clock.monotonic())
         }
     }
 }
