@@ -49,10 +49,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The burst producer for the overflow test and benchmarks: no dependencies, a bare open/close loop.
+        // Benchmarks and test helpers, not shipped: the burst producer (no dependencies, a bare
+        // open/close loop), the outbox benchmark and the crash test's child (dirobs-bench), the drain
+        // benchmark, and dirobs-fill (builds large outboxes for tools/bench-stats).
         .executableTarget(
             name: "dirobs-burst",
             path: "Sources/dirobs-burst"
+        ),
+        .executableTarget(
+            name: "dirobs-bench",
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "dirobs-bench-drain",
@@ -61,9 +70,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "dirobs-fill",
+            dependencies: ["DirectoryObserver"]
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
-            dependencies: ["DirectoryObserver"]
+            dependencies: [
+                "DirectoryObserver",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

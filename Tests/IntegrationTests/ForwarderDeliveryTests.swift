@@ -147,7 +147,7 @@ struct ForwarderDeliveryTests {
         defer { try? store.close() }
         let connection = try server.connect()
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
-        let batch = ForwardBatch(queue: "jobs", events: try store.pendingBatch(queue: "jobs", afterID: 0, limit: 100))
+        let batch = ForwardBatch(queue: "jobs", events: try store.pendingMessages(queue: "jobs", afterID: 0, limit: 100))
         let call = batch.scriptCall(sha: Array(sha.utf8), watermarkKey: fixture.watermarkKey("jobs"))
         #expect(try connection.command(call) == .integer(100))
         #expect(try fixture.count(.pending) == 250)
@@ -174,7 +174,7 @@ struct ForwarderDeliveryTests {
         defer { try? store.close() }
         let connection = try server.connect()
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
-        let rows = try store.pendingBatch(queue: "jobs", afterID: 0, limit: 100)
+        let rows = try store.pendingMessages(queue: "jobs", afterID: 0, limit: 100)
         let whole = ForwardBatch(queue: "jobs", events: rows)
         let firstHalf = ForwardBatch(queue: "jobs", events: Array(rows[..<5]))
         let watermark = fixture.watermarkKey("jobs")

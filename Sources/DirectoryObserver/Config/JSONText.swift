@@ -8,6 +8,8 @@ enum JSONText {
     case string(String)
     case array([JSONText])
     case object([(String, JSONText)])
+    /// Text that is already JSON (e.g. a string escaped as `EventMessage` writes it), written unchanged.
+    case raw(String)
 
     /// `value`, or `null` when nil.
     static func optional(_ value: String?) -> JSONText {
@@ -31,6 +33,7 @@ enum JSONText {
             if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
             return value.isFinite ? "\(value)" : "null"
         case .string(let value): return Self.quoted(value)
+        case .raw(let text): return text
         case .array(let items):
             if items.isEmpty { return "[]" }
             let body = items.map { pad + $0.rendered(indent: indent + 1) }.joined(separator: ",\n")
@@ -40,6 +43,16 @@ enum JSONText {
             let body = members.map { pad + Self.quoted($0.0) + ": " + $0.1.rendered(indent: indent + 1) }
                 .joined(separator: ",\n")
             return "{\n\(body)\n\(closing)}"
+        }
+    }
+
+    /// The value as JSON on one line (no spaces between tokens): one JSON Lines record.
+    func compact() -> String {
+        switch self {
+        case .array(let items): return "[" + items.map { $0.compact() }.joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.map { Self.quoted($0.0) + ":" + $0.1.compact() }.joined(separator: ",") + "}"
+        default: return rendered()
         }
     }
 

@@ -1,7 +1,8 @@
 /// The Lua script that applies one batch atomically in Redis (SPEC §5).
 ///
 /// KEYS: the queue, the watermark `<prefix>:watermark:<outbox uuid>:<queue>`, and the counter when one is
-/// set. ARGV: the batch's (id, message) pairs in id order. It pushes, with one `LPUSH`, only the messages
+/// set. ARGV: the batch's (id, message) pairs in ascending id order (the script relies on that order to
+/// find the first id above the watermark without looking at every id). It pushes, with one `LPUSH`, only the messages
 /// whose id is above the watermark, `INCRBY`s the counter by that number, moves the watermark to the
 /// batch's last id and returns how many it pushed. Every check that can fail (the watermark's and the
 /// counter's types and values) runs before the first write, and a failing `LPUSH` raises before the counter
@@ -19,25 +20,31 @@ enum DeliveryScript {
             return redis.error_reply('ERR counter ' .. KEYS[3] .. ' does not hold an integer')
           end
         end
+        local count = #ARGV
+        if count < 2 then
+          return 0
+        end
+        local last = tonumber(ARGV[count - 1])
+        if last <= watermark then
+          return 0
+        end
+        -- ids ascend within a batch: skip the ones at or below the watermark, push all the rest
+        local first = 1
+        while tonumber(ARGV[first]) <= watermark do
+          first = first + 2
+        end
         local messages = {}
-        local last = 0
-        for i = 1, #ARGV, 2 do
-          local id = tonumber(ARGV[i])
-          if id > watermark then
-            messages[#messages + 1] = ARGV[i + 1]
-          end
-          last = id
+        local n = 0
+        for i = first + 1, count, 2 do
+          n = n + 1
+          messages[n] = ARGV[i]
         end
-        if #messages > 0 then
-          redis.call('LPUSH', KEYS[1], unpack(messages))
-          if KEYS[3] then
-            redis.call('INCRBY', KEYS[3], #messages)
-          end
+        redis.call('LPUSH', KEYS[1], unpack(messages))
+        if KEYS[3] then
+          redis.call('INCRBY', KEYS[3], n)
         end
-        if last > watermark then
-          redis.call('SET', KEYS[2], last)
-        end
-        return #messages
+        redis.call('SET', KEYS[2], last)
+        return n
         """
 
     /// The most messages one batch may carry: Lua's `unpack` refuses more than about 8,000 values.

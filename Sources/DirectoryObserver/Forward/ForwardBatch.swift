@@ -5,7 +5,7 @@ import Glibc
 struct ForwardBatch {
     let queue: String
     let counter: String?
-    let events: [StoredEvent]
+    let events: [PendingMessage]
     /// Events not pushed on purpose, decided just before the round trip.
     private(set) var skipped: [SkippedEvent] = []
 
@@ -13,7 +13,7 @@ struct ForwardBatch {
     var hasExists: Bool { events.contains { $0.kind == .exists } }
 
     /// The leading run of `events` that shares the first event's counter.
-    init(queue: String, events: [StoredEvent]) {
+    init(queue: String, events: [PendingMessage]) {
         let counter = events.first?.counter
         self.queue = queue
         self.counter = counter
@@ -25,8 +25,8 @@ struct ForwardBatch {
     mutating func decideSkips(limit: Int?, listLength: Int) {
         var room = limit.map { $0 - listLength } ?? Int.max
         for event in events {
-            if event.kind == .exists {
-                if !Self.fileExists(directory: event.directory, name: event.filename) {
+            if event.kind == .exists, let directory = event.directory, let filename = event.filename {
+                if !Self.fileExists(directory: directory, name: filename) {
                     skipped.append(SkippedEvent(id: event.id, reason: "file gone before it was forwarded"))
                     continue
                 }
@@ -40,7 +40,7 @@ struct ForwardBatch {
     }
 
     /// The events that go to Redis.
-    var eventsToPush: [StoredEvent] {
+    var eventsToPush: [PendingMessage] {
         guard !skipped.isEmpty else { return events }
         let skippedIDs = Set(skipped.map(\.id))
         return events.filter { !skippedIDs.contains($0.id) }

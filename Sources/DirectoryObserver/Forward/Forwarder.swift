@@ -66,7 +66,7 @@ final class Forwarder {
                     earliestRetry = min(earliestRetry, retry.notBefore)
                     continue
                 }
-                let events = try store.pendingBatch(
+                let events = try store.pendingMessages(
                     queue: queue, afterID: cursors[queue] ?? 0, limit: settings.batchSize)
                 if !events.isEmpty { collected.append(ForwardBatch(queue: queue, events: events)) }
             }

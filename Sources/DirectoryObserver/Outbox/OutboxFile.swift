@@ -33,11 +33,8 @@ public enum OutboxFile {
         do {
             connection = try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
             try checkVersion(connection, path: path, migrate: access == .daemon)
-            if access == .daemon {
-                let result = try connection.scalar("PRAGMA quick_check")
-                guard case .text("ok") = result else {
-                    throw OutboxError(path: path, reason: .integrity(String(describing: result)))
-                }
+            if access == .daemon, let problem = try quickCheckProblem(connection) {
+                throw OutboxError(path: path, reason: .integrity(problem))
             }
             if access != .inspect {
                 try connection.execute("PRAGMA synchronous=\(sync == .full ? "FULL" : "NORMAL")")
@@ -88,6 +85,24 @@ public enum OutboxFile {
         guard applicationID == Migrations.applicationID else {
             throw OutboxError(path: path, reason: .foreignDatabase(applicationID: applicationID))
         }
+        // The header holds user_version too. Refusing a newer schema here, before SQLite opens the file,
+        // leaves nothing beside it: a read-only connection would create a -wal and a -shm and keep them.
+        // (A version still in the WAL is caught by `checkVersion` once the file is open.)
+        let version = header[60..<64].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
+        guard version <= Migrations.latestVersion else {
+            throw OutboxError(
+                path: path, reason: .newerSchema(found: Int(version), known: Migrations.latestVersion))
+        }
+    }
+
+    /// The first problem `PRAGMA quick_check` reports, on one line, or nil when it answers `ok`. SQLite
+    /// may pack several lines into its first row, starting with `*** in database main ***`.
+    private static func quickCheckProblem(_ connection: SQLiteConnection) throws(SQLiteError) -> String? {
+        let report = try connection.scalar("PRAGMA quick_check")
+        guard case .text(let text) = report else { return "no report (\(report.map { "\($0)" } ?? "no row"))" }
+        if text == "ok" { return nil }
+        let lines = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("*** in database") }
+        return String(lines.first ?? Substring(text))
     }
 
     private static func checkVersion(_ connection: SQLiteConnection, path: String, migrate: Bool) throws {

@@ -67,10 +67,9 @@ public final class OutboxWriter: Sendable {
         self.logger = logger
         self.onCommit = onCommit
         // The thread opens the connection itself (the connection never crosses threads), reports the
-        // outcome, then waits until `init` has finished before it touches `self`.
-        // Two semaphores, one per direction: with a single one the thread could take back its own
-        // "opened" signal (if it waits before `init` does, or wins the wake-up race against it), run with
-        // no writer handed over and exit, leaving `init` blocked for ever.
+        // outcome, then waits until `init` has finished before it touches `self`. Two semaphores, one per
+        // direction: with a single one the thread's own wait could take the signal meant for `init`
+        // (both wait on it at once), leaving `init` blocked forever and the thread gone without `self`.
         let opened = Mutex<Result<String, OutboxError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let handedOver = DispatchSemaphore(value: 0)
@@ -189,7 +188,7 @@ public final class OutboxWriter: Sendable {
         var retained: [Request] = []
         var failingSince: Double?
         var backoff = 0.05
-        var nextPrune = Clock.monotonic() + 1
+        var pruning = PruneSchedule(now: Clock.monotonic())
         var durable = settings.sync == .full
         while true {
             let (incoming, stopping) = state.withLock { state in
@@ -199,11 +198,11 @@ public final class OutboxWriter: Sendable {
             retained.append(contentsOf: incoming)
             if retained.isEmpty {
                 if stopping { break }
-                if Clock.monotonic() >= nextPrune {
-                    if !pruneChunk(store) { nextPrune = Clock.monotonic() + 1 }
+                if pruning.isDue(now: Clock.monotonic()) {
+                    prune(store, &pruning)
                     continue
                 }
-                wake.wait(seconds: max(0.001, nextPrune - Clock.monotonic()))
+                wake.wait(seconds: max(0.001, pruning.nextStep - Clock.monotonic()))
                 continue
             }
             do {
@@ -267,7 +266,7 @@ public final class OutboxWriter: Sendable {
             for request in requests {
                 switch request {
                 case .append(let events, let completion):
-                    for event in events { try store.insert(event, createdAt: now) }
+                    try store.insert(events, createdAt: now)
                     inserted = true
                     if let completion { completions.append { completion(true) } }
                 case .listing(let listing, let completion):
@@ -328,18 +327,19 @@ public final class OutboxWriter: Sendable {
         }
     }
 
-    /// Deletes one chunk of delivered/skipped events older than the retention, in its own short
-    /// transaction. Returns true when there may be more to prune.
-    private func pruneChunk(_ store: OutboxStore) -> Bool {
-        let limit = 1_000
+    /// One pruning step (see `PruneSchedule`): delivered and skipped events older than the retention, in
+    /// its own short transaction.
+    private func prune(_ store: OutboxStore, _ schedule: inout PruneSchedule) {
         do {
             let cutoff = Clock.now() - settings.retention
-            let deleted = try store.connection.transaction { try store.prune(settledBefore: cutoff, limit: limit) }
-            if deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(deleted)"]) }
-            return deleted == limit
+            let step = try store.connection.transaction {
+                try store.prune(settledBefore: cutoff, after: schedule.cursor, scanLimit: PruneSchedule.scanLimit)
+            }
+            if step.deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(step.deleted)"]) }
+            schedule.record(step, now: Clock.monotonic())
         } catch {
             logger.warning("outbox prune failed", metadata: ["error": "\(error)"])
-            return false
+            schedule.postpone(now: Clock.monotonic())
         }
     }
 }

@@ -6,15 +6,27 @@
 public enum EventMessage {
     /// Encodes one message.
     public static func encode(directory: String, filename: [UInt8], event: String, timestamp: Double) -> [UInt8] {
+        var directory = directory
+        return directory.withUTF8 { directoryBytes in
+            filename.withUnsafeBufferPointer { nameBytes in
+                encode(directory: directoryBytes, filename: nameBytes, event: event, timestamp: timestamp)
+            }
+        }
+    }
+
+    /// Encodes one message from raw bytes (the forwarder reads them straight from SQLite's buffers).
+    public static func encode(
+        directory: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>, event: String, timestamp: Double
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + directory.utf8.count + filename.count * 2)
+        out.reserveCapacity(80 + directory.count + filename.count * 2)
         out.append(contentsOf: #"{"directory": "#.utf8)
-        appendString(Array(directory.utf8), to: &out)
+        appendString(directory, to: &out)
         out.append(contentsOf: #", "filename": "#.utf8)
         appendString(filename, to: &out)
-        out.append(contentsOf: #", "event": "#.utf8)
-        appendString(Array(event.utf8), to: &out)
-        out.append(contentsOf: #", "event_timestamp": "#.utf8)
+        out.append(contentsOf: #", "event": ""#.utf8)
+        out.append(contentsOf: event.utf8)
+        out.append(contentsOf: #"", "event_timestamp": "#.utf8)
         out.append(contentsOf: pythonFloat(timestamp).utf8)
         out.append(UInt8(ascii: "}"))
         return out
@@ -25,8 +37,20 @@ public enum EventMessage {
         value.description
     }
 
+    /// `bytes` as the quoted, ASCII-only JSON string the message would carry (see `appendString`).
+    public static func jsonString(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        appendString(bytes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Appends `bytes` as a quoted JSON string with Python's escaping, decoding UTF-8 strictly.
     static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { appendString($0, to: &out) }
+    }
+
+    /// Appends `bytes` as a quoted JSON string with Python's escaping, decoding UTF-8 strictly.
+    static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var index = 0
         while index < bytes.count {
@@ -81,6 +105,11 @@ public enum EventMessage {
     /// Decodes one well-formed UTF-8 sequence starting at `index` (no overlong forms, no surrogates,
     /// nothing above U+10FFFF), or returns nil when the byte at `index` does not start one.
     static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (UInt32, Int)? {
+        bytes.withUnsafeBufferPointer { decodeScalar($0, at: index) }
+    }
+
+    /// Decodes one well-formed UTF-8 sequence starting at `index` (see above).
+    static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (UInt32, Int)? {
         let lead = bytes[index]
         let length: Int
         var scalar: UInt32

@@ -1,0 +1,139 @@
+import Glibc
+
+/// Read-only access to an outbox for `outbox stats`, `list` and `show`. It opens the file with a read-only
+/// connection (never creating, migrating or writing it) and reads in one deferred transaction: in WAL mode
+/// a reader never blocks the daemon's writer. Not Sendable: used on the thread that made it.
+public final class OutboxInspector {
+    public let path: String
+    private let store: OutboxStore
+
+    /// Opens the outbox at `path` read-only; throws `OutboxError` (`.missing`, `.notSQLite`, …) without
+    /// touching a file it cannot read as an outbox.
+    public init(path: String) throws(OutboxError) {
+        self.path = path
+        store = OutboxStore(connection: try OutboxFile.open(path: path, access: .inspect))
+    }
+
+    deinit {
+        try? store.close()
+    }
+
+    // MARK: - Stats
+
+    /// Counts per queue and state. `configuredQueues` are listed first, in their order, with zeros when
+    /// they have no event; the other queues in the outbox follow by name. `now` dates the oldest pending
+    /// event.
+    public func stats(configuredQueues: [String] = [], now: Double) throws(OutboxError) -> OutboxStats {
+        let (uuid, version, counts, oldest) = try reading { () throws(SQLiteError) in
+            let counts = try countsByQueue()
+            let pending = counts.filter { $0.value.pending > 0 }.map(\.key)
+            return (
+                try OutboxFile.uuid(of: store.connection), try OutboxFile.schemaVersion(of: store.connection), counts,
+                try oldestPending(queues: pending)
+            )
+        }
+        var names: [String] = []
+        for name in configuredQueues where !names.contains(name) { names.append(name) }
+        names += counts.keys.filter { !configuredQueues.contains($0) }.sorted()
+        let queues = names.map { name in
+            OutboxStats.Queue(
+                name: name, counts: counts[name] ?? OutboxStats.Counts(),
+                oldestPendingAge: oldest[name].map { max(0, now - $0) })
+        }
+        return OutboxStats(
+            path: path, uuid: uuid, schemaVersion: version, daemonPID: OutboxLock.holder(ofOutbox: path),
+            sizeBytes: fileSize(path) + fileSize(path + "-wal"), queues: queues)
+    }
+
+    /// Counts per queue and state from the indexes alone (no table scan): all events per queue, and the
+    /// pending, skipped and dead ones through their partial indexes; the rest are delivered. No index on
+    /// `state` exists on purpose: it would move on every delivery.
+    private func countsByQueue() throws(SQLiteError) -> [String: OutboxStats.Counts] {
+        var totals: [String: Int] = [:]
+        try eachCount("SELECT queue, count(*) FROM events INDEXED BY events_by_queue GROUP BY queue") {
+            totals[$0] = $1
+        }
+        var counts: [String: OutboxStats.Counts] = [:]
+        let byState: [(EventState, String)] = [
+            (.pending, "events_pending_by_queue"), (.skipped, "events_skipped_by_queue"), (.dead, "events_dead_by_queue"),
+        ]
+        for (state, index) in byState {
+            try eachCount(
+                "SELECT queue, count(*) FROM events INDEXED BY \(index) WHERE state = '\(state.rawValue)' GROUP BY queue"
+            ) { counts[$0, default: OutboxStats.Counts()].add($1, in: state) }
+        }
+        for (queue, total) in totals {
+            let known = counts[queue, default: OutboxStats.Counts()]
+            counts[queue, default: OutboxStats.Counts()].delivered = total - known.pending - known.skipped - known.dead
+        }
+        return counts
+    }
+
+    private func eachCount(_ sql: String, _ body: (String, Int) -> Void) throws(SQLiteError) {
+        let select = try store.statement(sql)
+        defer { select.reset() }
+        while try select.step() {
+            body(select.text(0), Int(select.int64(1)))
+        }
+    }
+
+    /// `created_at` of each queue's oldest pending event (its lowest pending id). The queues come from the
+    /// counts: `OutboxStore.queuesWithPending()` lets the planner scan every pending event per call.
+    private func oldestPending(queues: [String]) throws(SQLiteError) -> [String: Double] {
+        let first = try store.statement(
+            """
+            SELECT created_at FROM events INDEXED BY events_pending_by_queue
+            WHERE queue = ? AND state = 'pending' ORDER BY id LIMIT 1
+            """)
+        var oldest: [String: Double] = [:]
+        for queue in queues {
+            try first.bind(queue, at: 1)
+            if try first.step() { oldest[queue] = first.double(0) }
+            first.reset()
+        }
+        return oldest
+    }
+
+    private func fileSize(_ file: String) -> Int64 {
+        var info = stat()
+        return stat(file, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    // MARK: - Events
+
+    /// The oldest events matching `filter` (id order), at most `limit` of them; `limit` nil means all.
+    public func events(matching filter: EventFilter, limit: Int?) throws(OutboxError) -> [StoredEvent] {
+        try reading { () throws(SQLiteError) in
+            let (condition, values) = filter.condition
+            var sql = "SELECT \(StoredEvent.columns) FROM events WHERE \(condition) ORDER BY id"
+            if let limit { sql += " LIMIT \(limit)" }
+            let select = try store.connection.prepare(sql)
+            try select.bind(values)
+            var events: [StoredEvent] = []
+            while try select.step() {
+                events.append(StoredEvent(row: select))
+            }
+            return events
+        }
+    }
+
+    /// The event with `id`; throws `.unknownEvent(id)` when there is none.
+    public func event(id: Int64) throws(OutboxError) -> StoredEvent {
+        let found = try reading { () throws(SQLiteError) in try store.event(id: id) }
+        guard let found else { throw OutboxError(path: path, reason: .unknownEvent(id)) }
+        return found
+    }
+
+    // MARK: - Reading
+
+    /// Runs `body` in one read transaction (a consistent snapshot) and maps SQLite errors to `OutboxError`.
+    private func reading<T>(_ body: () throws(SQLiteError) -> T) throws(OutboxError) -> T {
+        do throws(SQLiteError) {
+            try store.connection.execute("BEGIN DEFERRED")
+            defer { try? store.connection.execute("COMMIT") }
+            return try body()
+        } catch {
+            throw OutboxError(path: path, reason: .sqlite(error))
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import DirectoryObserver
+import Foundation
+import Glibc
+import Logging
+import Testing
+
+/// A directory of its own for one test, removed by `remove()` (call it in a `defer`).
+struct TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array((FileManager.default.temporaryDirectory.path + "/dirobs-test.XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }
+        path = try #require(made.map { String(cString: $0) })
+    }
+
+    /// `name` inside the directory.
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// The names in the directory, sorted.
+    func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The package's root, found from this file's path (Tests/DirectoryObserverTests/…).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The bytes of a file, or nil when it cannot be read.
+func contents(of path: String) -> [UInt8]? {
+    FileManager.default.contents(atPath: path).map { Array($0) }
+}
+
+/// A `created` event for `queue` with the file name `name`.
+func event(_ name: String, queue: String = "q", directory: String = "/d", kind: EventKind = .created)
+    -> NewEvent
+{
+    NewEvent(
+        queue: queue, counter: nil, directory: directory, filename: Array(name.utf8), kind: kind,
+        timestamp: 1_795_548_219.58)
+}
+
+/// A logger for the code under test.
+let testLogger = Logger(label: "test")
+
+/// The `dirobs-bench` tool built beside the binary under test: next to `$DIRECTORY_OBSERVER_BIN` (set by
+/// tools/test), else in `.build/debug`.
+func benchBinary() -> URL {
+    if let bin = ProcessInfo.processInfo.environment["DIRECTORY_OBSERVER_BIN"], !bin.isEmpty {
+        return URL(fileURLWithPath: bin).deletingLastPathComponent().appendingPathComponent("dirobs-bench")
+    }
+    return packageRoot.appendingPathComponent(".build/debug/dirobs-bench")
+}
