@@ -115,6 +115,37 @@ def vm_field(pid, field):
     return None
 
 
+def thread_cpu(pid):
+    """CPU seconds used so far by each thread of the daemon, named by creation order (main, the dispatch
+    worker, outbox writer, forwarder, watcher), plus 'total'."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    try:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            used[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        return {}
+    tids = sorted(used)
+    names = ["main", "dispatch", "writer", "forwarder", "watcher"] if len(tids) == 5 else [str(t) for t in tids]
+    result = dict(zip(names, (used[t] for t in tids)))
+    result["total"] = sum(used.values())
+    return result
+
+
+def process_cpu(pid):
+    """CPU seconds used so far by a whole process."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_delta(before, after):
+    return ", ".join("%s %.2f" % (key, after[key] - before.get(key, 0)) for key in after
+                     if key not in ("main", "dispatch"))
+
+
 def reset_peak_rss(pid):
     """Resets VmHWM (Linux: write 5 to clear_refs), so the peak covers what follows."""
     with open("/proc/%d/clear_refs" % pid, "w") as refs:
