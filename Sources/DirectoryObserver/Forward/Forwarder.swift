@@ -54,128 +54,73 @@ final class Forwarder {
 
     // MARK: - One round
 
-    /// Batches written to Redis whose replies are not read yet, and the queues whose lengths were asked
-    /// after them. Redis executes them while the next round reads and encodes its batches.
-    private struct InFlight {
-        var batches: [ForwardBatch]
-        var lengthQueues: [String]
-    }
-
-    private var inFlight: InFlight?
-
-    /// One step of the pipeline: read and encode the next batches (while Redis executes the previous
-    /// ones), settle the previous replies, then send the next batches. A queue whose previous batch failed
-    /// has its next batch dropped and its cursor moved back, so nothing overtakes a failed batch.
     func round() -> Round {
         guard let session = connectedSession() else { return .unavailable }
-        var next: [ForwardBatch]
+        let batches: [ForwardBatch]
         var earliestRetry = Double.infinity
         do {
-            (next, earliestRetry) = try collect()
+            let now = Clock.monotonic()
+            var collected: [ForwardBatch] = []
+            for queue in try store.queuesWithPending() {
+                if let retry = queueRetries[queue], retry.notBefore > now {
+                    earliestRetry = min(earliestRetry, retry.notBefore)
+                    continue
+                }
+                let events = try store.pendingMessages(
+                    queue: queue, afterID: cursors[queue] ?? 0, limit: settings.batchSize)
+                if !events.isEmpty { collected.append(ForwardBatch(queue: queue, events: events)) }
+            }
+            batches = collected
         } catch {
             logger.warning("reading the outbox failed", metadata: ["error": "\(error)"])
-            finishInFlight()
             return .outboxFailed
         }
+        if batches.isEmpty {
+            return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
+        }
         do {
-            var settled = 0
-            var received = false
-            if let flight = inFlight {
-                inFlight = nil
-                settled = try receive(flight, over: session, dropping: &next)
-                received = true
-            }
-            if next.isEmpty {
-                if received { return .progress(settled) }
-                return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
-            }
-            try send(next, over: session)
-            return .progress(settled)
+            return .progress(try forward(batches, over: session))
         } catch {
             lost(session: error)
             return .unavailable
         }
     }
 
-    /// Reads the replies still owed for batches already sent (before stopping).
-    func finishInFlight() {
-        guard let flight = inFlight, let session else { return }
-        inFlight = nil
-        var none: [ForwardBatch] = []
-        do {
-            _ = try receive(flight, over: session, dropping: &none)
-        } catch {
-            lost(session: error)
-        }
-    }
-
-    /// The oldest batch of every queue that is not waiting for a retry, starting above its cursor; and the
-    /// earliest retry time of the queues that wait.
-    private func collect() throws(SQLiteError) -> ([ForwardBatch], Double) {
-        let now = Clock.monotonic()
-        var earliestRetry = Double.infinity
-        var batches: [ForwardBatch] = []
-        for queue in try store.queuesWithPending() {
-            if let retry = queueRetries[queue], retry.notBefore > now {
-                earliestRetry = min(earliestRetry, retry.notBefore)
-                continue
-            }
-            let events = try store.pendingMessages(queue: queue, afterID: cursors[queue] ?? 0, limit: settings.batchSize)
-            if !events.isEmpty { batches.append(ForwardBatch(queue: queue, events: events)) }
-        }
-        return (batches, earliestRetry)
-    }
-
-    /// Decides the forward-time skips (one round trip for list lengths when a batch holds `exists`
-    /// events), then writes every batch's script call and an LLEN per queue without waiting for replies.
-    /// The cursors move past the batches at once: the next round reads above them.
-    private func send(_ batches: [ForwardBatch], over session: RedisSession) throws(RedisError) {
+    /// Sends the batches in one pipelined round trip (after one more for list lengths when a batch holds
+    /// `exists` events) and settles each outcome. Throws only connection-level or transient errors.
+    private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws(RedisError) -> Int {
         var batches = batches
         try decideSkips(&batches, over: session)
         let queues = Array(Set(batches.map(\.queue)))
         var commands = batches.map { $0.scriptCall(sha: session.scriptSHA, watermarkKey: watermarkKey($0.queue)) }
         commands += queues.map { [Array("LLEN".utf8), Array($0.utf8)] }
-        try session.connection.send(commands)
-        for batch in batches {
-            cursors[batch.queue] = batch.ids.upperBound
-        }
-        inFlight = InFlight(batches: batches, lengthQueues: queues)
-    }
-
-    /// Reads the replies of the batches in flight and settles each: delivered, or failed (an attempt, a
-    /// backoff for its queue) or to resend after a `NOSCRIPT`. Throws only connection-level or transient
-    /// errors. Returns how many events were settled.
-    private func receive(
-        _ flight: InFlight, over session: RedisSession, dropping next: inout [ForwardBatch]
-    ) throws(RedisError) -> Int {
-        let replies = try session.connection.receive(flight.batches.count + flight.lengthQueues.count)
-        for (index, queue) in flight.lengthQueues.enumerated() {
-            if case .integer(let length) = replies[flight.batches.count + index] {
+        let replies = try session.connection.pipeline(commands)
+        for (index, queue) in queues.enumerated() {
+            if case .integer(let length) = replies[batches.count + index] {
                 board.publish(queue: queue, length: Int(length))
             }
         }
         var settled = 0
-        for (batch, reply) in zip(flight.batches, replies) {
-            guard case .error(let text) = reply else {
+        for (batch, reply) in zip(batches, replies) {
+            switch reply {
+            case .error(let text):
+                let error = RedisError.reply(text)
+                if case .reply(let prefix) = error.kind, prefix == "NOSCRIPT" {
+                    try session.loadScript()
+                    continue
+                }
+                if error.isTransient { throw error }
+                settled += failed(batch, error: text)
+            default:
                 writer.markDelivered(queue: batch.queue, ids: batch.ids, skipped: batch.skipped)
+                cursors[batch.queue] = batch.ids.upperBound
                 if queueRetries.removeValue(forKey: batch.queue) != nil {
                     logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
                 }
                 settled += batch.events.count
                 logger.debug(
                     "batch delivered", metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(batch.events.count)"])
-                continue
             }
-            let error = RedisError.reply(text)
-            if error.isTransient { throw error }
-            if case .reply(let prefix) = error.kind, prefix == "NOSCRIPT" {
-                try session.loadScript()
-            } else {
-                settled += failed(batch, error: text)
-            }
-            // The batch goes again later: nothing of its queue may overtake it.
-            cursors[batch.queue] = batch.ids.lowerBound - 1
-            next.removeAll { $0.queue == batch.queue }
         }
         return settled
     }
@@ -298,7 +243,6 @@ final class Forwarder {
     /// Drops a broken session and logs the outage once.
     private func lost(session error: RedisError) {
         session = nil
-        inFlight = nil
         cursors.removeAll()
         lastError = error
         if downSince == nil {

@@ -28,7 +28,6 @@ public final class ForwarderService: Sendable {
             guard let store = box.withLock({ $0.take() }) else { return }
             let forwarder = Forwarder(settings: settings, store: store, writer: writer, board: board, logger: logger)
             self.run(forwarder)
-            forwarder.finishInFlight()
             try? store.close()
             self.finished.signal()
         }

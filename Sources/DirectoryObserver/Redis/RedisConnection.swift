@@ -61,35 +61,15 @@ public final class RedisConnection {
     /// Error replies come back as `.error` in their own slot; a connection-level failure throws and
     /// breaks the connection.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
-        try send(commands)
-        return try receive(commands.count)
-    }
-
-    /// The first half of a pipeline: appends the commands and writes them all to the socket without
-    /// waiting for any reply, so the caller can work while Redis executes them. Exactly one `receive`
-    /// for the same number of commands must follow.
-    public func send(_ commands: [[[UInt8]]]) throws(RedisError) {
         if let failure { throw failure }
         for arguments in commands {
             try append(arguments)
         }
-        try Self.withSIGPIPEBlocked { () throws(RedisError) in
-            var done: Int32 = 0
-            while done == 0 {
-                guard redisBufferWrite(context, &done) == REDIS_OK else { throw contextFailure() }
-            }
-        }
-    }
-
-    /// The second half of a pipeline: reads `count` replies, in order. Error replies come back as
-    /// `.error` in their own slot; a connection-level failure throws and breaks the connection.
-    public func receive(_ count: Int) throws(RedisError) -> [RedisReply] {
-        if let failure { throw failure }
-        // redisGetReply also flushes whatever is still appended, with write(2).
+        // The first redisGetReply flushes the appended commands with write(2).
         return try Self.withSIGPIPEBlocked { () throws(RedisError) -> [RedisReply] in
             var replies: [RedisReply] = []
-            replies.reserveCapacity(count)
-            for _ in 0..<count {
+            replies.reserveCapacity(commands.count)
+            for _ in commands {
                 var raw: UnsafeMutableRawPointer?
                 guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                     throw contextFailure()
