@@ -182,7 +182,7 @@ public final class OutboxStore {
     public func pendingBatch(queue: String, afterID: Int64, limit: Int) throws(SQLiteError) -> [StoredEvent] {
         let select = try statement(
             """
-            SELECT \(StoredEvent.columns) FROM events
+            SELECT \(StoredEvent.columns) FROM events INDEXED BY events_pending_by_queue
             WHERE queue = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?
             """)
         defer { select.reset() }
