@@ -181,6 +181,26 @@ struct ConfigLoaderTests {
         #expect(monitor.counter == "c=1")
     }
 
+    @Test("keys indented alike are separate keys; a line indented deeper than its key continues the value")
+    func indentation() throws {
+        let scratch = try ConfigScratch()
+        defer { scratch.remove() }
+        let configuration = try scratch.load(
+            """
+            [m]
+                active = true
+                directory = dir/x
+                queue = q
+                ignore = ^a$;
+                    ^b$
+            """)
+        let monitor = try #require(configuration.monitors.first)
+        #expect(monitor.directory == "dir/x")
+        #expect(monitor.queue == "q")
+        #expect(monitor.ignore.first == "^a$")
+        #expect(monitor.ignore.contains { $0.hasSuffix("^b$") }, "the deeper line joined the ignore value")
+    }
+
     @Test("CRLF line endings and a byte order mark are accepted")
     func crlfAndBOM() throws {
         let scratch = try ConfigScratch()

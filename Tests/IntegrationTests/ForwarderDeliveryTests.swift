@@ -165,6 +165,21 @@ struct ForwarderDeliveryTests {
         #expect(reconciled.map { $0.metadata["batch.size"] } == ["100"])
     }
 
+    @Test("a watermark ahead of every outbox id (the outbox lost commits) is moved back: nothing is skipped")
+    func watermarkAheadOfOutbox() throws {
+        let server = try RedisServer()
+        let fixture = try ForwarderFixture()
+        let events = ForwarderFixture.events(queue: "jobs", counter: nil, count: 50)
+        try fixture.append(events)
+        // As after restoring an older copy of the outbox: Redis has seen ids this outbox hands out again.
+        try server.command("SET", fixture.watermarkKey("jobs"), "1000000")
+        let service = try fixture.service(fixture.settings(server))
+        defer { service.stop() }
+        try #require(try fixture.waitUntilNothingPending())
+        #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
+        #expect(fixture.logs.messages(containing: "watermark is ahead of the outbox").count == 1)
+    }
+
     @Test("the same batch sent twice (a stale command arriving late) pushes nothing the second time")
     func scriptIsIdempotent() throws {
         let server = try RedisServer()

@@ -41,6 +41,8 @@ public struct IniFile: Sendable, Equatable {
         var indexByHeader: [String: Int] = [:]
         var current: Int?
         var lastEntryOpen = false
+        /// Indentation of the line that opened the current entry.
+        var entryIndent = 0
 
         // "\r\n" is one Character in Swift, so it is a separator of its own.
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
@@ -54,9 +56,9 @@ public struct IniFile: Sendable, Equatable {
             }
             if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
 
-            let indented = line.first == " " || line.first == "\t"
-            if indented, lastEntryOpen, let index = current {
-                // configparser: an indented line after a key continues that key's value.
+            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
+            if indent > entryIndent, lastEntryOpen, let index = current {
+                // configparser: a line indented deeper than its key's line continues that key's value.
                 sections[index].entries[sections[index].entries.count - 1].value += "\n" + trimmed
                 continue
             }
@@ -97,6 +99,7 @@ public struct IniFile: Sendable, Equatable {
             let (key, variant) = Self.splitVariant(rawKey)
             sections[index].entries.append(Entry(key: key, variant: variant, value: value, line: number))
             lastEntryOpen = true
+            entryIndent = indent
         }
         self.sections = sections
     }

@@ -15,9 +15,10 @@ enum DeliveryScript {
           return redis.error_reply('ERR watermark ' .. KEYS[2] .. ' does not hold an integer')
         end
         if KEYS[3] then
+          -- INCRBY must not fail after the LPUSH: accept only what it accepts, with room to add a batch
           local current = redis.call('GET', KEYS[3])
-          if current and tonumber(current) == nil then
-            return redis.error_reply('ERR counter ' .. KEYS[3] .. ' does not hold an integer')
+          if current and (not string.match(current, '^%-?%d+$') or #current > 18) then
+            return redis.error_reply('ERR counter ' .. KEYS[3] .. ' does not hold an integer INCRBY can add to')
           end
         end
         local count = #ARGV

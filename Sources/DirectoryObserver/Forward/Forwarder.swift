@@ -36,6 +36,7 @@ final class Forwarder {
     private var connectBackoff: Backoff
     private var downSince: Double?
     private var everConnected = false
+    private var nextLengthRefresh = 0.0
     /// The last connection-level error, for `drain`'s message.
     private(set) var lastError: RedisError?
 
@@ -76,6 +77,12 @@ final class Forwarder {
             return .outboxFailed
         }
         if batches.isEmpty {
+            do {
+                try refreshLengths(over: session)
+            } catch {
+                lost(session: error)
+                return .unavailable
+            }
             return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
         }
         do {
@@ -125,6 +132,20 @@ final class Forwarder {
         return settled
     }
 
+    /// While idle, once a second, publishes the length of every list that has a `poll_queue_limit`, so
+    /// the watcher's listings never go by a length that a consumer has since drained.
+    private func refreshLengths(over session: RedisSession) throws(RedisError) {
+        let now = Clock.monotonic()
+        guard now >= nextLengthRefresh else { return }
+        nextLengthRefresh = now + 1
+        let queues = settings.queueLimits.filter { $0.value != nil }.keys.sorted()
+        guard !queues.isEmpty else { return }
+        let replies = try session.connection.pipeline(queues.map { [Array("LLEN".utf8), Array($0.utf8)] })
+        for (queue, reply) in zip(queues, replies) {
+            if case .integer(let length) = reply { board.publish(queue: queue, length: Int(length)) }
+        }
+    }
+
     /// Learns the list length of every queue whose batch holds `exists` events and has a limit, then
     /// decides which of those events to skip.
     private func decideSkips(_ batches: inout [ForwardBatch], over session: RedisSession) throws(RedisError) {
@@ -144,6 +165,7 @@ final class Forwarder {
                     if error.isTransient { throw error }
                 }
                 lengths[index] = Int(reply.integerValue ?? 0)
+                board.publish(queue: batches[index].queue, length: lengths[index]!)
             }
         }
         for (index, limit) in zip(limited, limits) {
@@ -231,6 +253,7 @@ final class Forwarder {
                 continue
             }
             guard let watermark = reply.integerValue else { continue }
+            if try watermarkIsAhead(watermark, of: queue, over: session) { continue }
             let changed = writer.markDelivered(queue: queue, upTo: watermark)
             if changed > 0 {
                 logger.info(
@@ -238,6 +261,32 @@ final class Forwarder {
                     metadata: ["redis.queue": "\(queue)", "batch.size": "\(changed)"])
             }
         }
+    }
+
+    /// A watermark above every id the outbox ever handed out means the outbox lost commits that Redis
+    /// had seen (restored from a backup, or `outbox_sync=normal` and a power cut), and its newest ids were
+    /// given out again to new events: marking up to the watermark would drop them unannounced. The
+    /// watermark is moved back below the queue's oldest pending event instead, so they are all pushed
+    /// (the events the outbox lost are in Redis already). Returns true when it did so.
+    private func watermarkIsAhead(_ watermark: Int64, of queue: String, over session: RedisSession) throws(RedisError)
+        -> Bool
+    {
+        let highest: Int64
+        let oldestPending: Int64?
+        do {
+            highest = try store.highestIDEverIssued()
+            oldestPending = try store.oldestPendingID(queue: queue)
+        } catch {
+            throw RedisError(kind: .connection, detail: "cannot read the outbox to reconcile: \(error)")
+        }
+        guard watermark > highest, let oldestPending else { return false }
+        logger.error(
+            "Redis watermark is ahead of the outbox: it lost committed events; moving the watermark back",
+            metadata: [
+                "redis.queue": "\(queue)", "redis.watermark": "\(watermark)", "outbox.highest_id": "\(highest)",
+            ])
+        _ = try session.connection.command("SET", watermarkKey(queue), String(oldestPending - 1))
+        return true
     }
 
     /// Drops a broken session and logs the outage once.

@@ -35,7 +35,8 @@ public struct ListingOutcome: Sendable, Equatable {
     public var announced: Int
     /// Candidates skipped because they already had a pending event.
     public var alreadyPending: Int
-    /// Candidates left out because the list limit (or `outbox_max_pending`) was reached.
+    /// Candidates left out because the list limit (or `outbox_max_pending`) was reached; when the budget
+    /// was zero from the start, every candidate (pending or not: they are not looked up).
     public var leftOut: Int
 
     public init(announced: Int, alreadyPending: Int, leftOut: Int) {
@@ -56,6 +57,10 @@ extension OutboxStore {
         }
         if try pendingCount() >= maxPending {
             budget = 0
+        }
+        guard budget > 0 else {
+            // Nothing can be added: skip reading every pending name (a large backlog would hold the writer).
+            return ListingOutcome(announced: 0, alreadyPending: 0, leftOut: listing.candidates.count)
         }
         let existing = try pendingNames(queue: listing.queue, directory: listing.directory)
         var outcome = ListingOutcome(announced: 0, alreadyPending: 0, leftOut: 0)

@@ -32,6 +32,9 @@ public enum OutboxFile {
         let connection: SQLiteConnection
         do {
             connection = try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
+            if access != .inspect && connection.isReadOnly {
+                throw OutboxError(path: path, reason: .notWritable("the file"))
+            }
             try checkVersion(connection, path: path, migrate: access == .daemon)
             if access == .daemon, let problem = try quickCheckProblem(connection) {
                 throw OutboxError(path: path, reason: .integrity(problem))

@@ -218,6 +218,22 @@ public final class OutboxStore {
         }
     }
 
+    /// The highest id the outbox ever handed out (AUTOINCREMENT's counter), 0 for a new outbox.
+    public func highestIDEverIssued() throws(SQLiteError) -> Int64 {
+        let select = try statement("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        defer { select.reset() }
+        return try select.step() ? select.int64(0) : 0
+    }
+
+    /// The id of the oldest pending event of `queue`, or nil when none is pending.
+    public func oldestPendingID(queue: String) throws(SQLiteError) -> Int64? {
+        let select = try statement(
+            "SELECT min(id) FROM events INDEXED BY events_pending_by_queue WHERE queue = ? AND state = 'pending'")
+        defer { select.reset() }
+        try select.bind(queue, at: 1)
+        return try select.step() ? select.optionalInt64(0) : nil
+    }
+
     /// The number of pending events of `queue`, or of every queue when nil.
     public func pendingCount(queue: String? = nil) throws(SQLiteError) -> Int {
         if let queue {

@@ -107,6 +107,10 @@ public final class SQLiteConnection {
     /// The number of rows the last INSERT, UPDATE or DELETE changed.
     public var changes: Int { Int(sqlite3_changes(db)) }
 
+    /// True when the main database was opened read-only (asked for, or because the file cannot be
+    /// written: SQLite then falls back to read-only silently).
+    public var isReadOnly: Bool { sqlite3_db_readonly(db, "main") == 1 }
+
     /// True while a transaction is open.
     public var isInTransaction: Bool { sqlite3_get_autocommit(db) == 0 }
 }
