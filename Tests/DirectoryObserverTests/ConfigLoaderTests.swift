@@ -201,6 +201,15 @@ struct ConfigLoaderTests {
         #expect(monitor.ignore.contains { $0.hasSuffix("^b$") }, "the deeper line joined the ignore value")
     }
 
+    @Test("a duration too large to be a timer is refused with one line naming the key and the value")
+    func hugeDuration() throws {
+        let scratch = try ConfigScratch()
+        defer { scratch.remove() }
+        let error = try #require(try scratch.loadError(monitorSection(extra: "timeout=1e300")))
+        #expect(error.key == "timeout")
+        #expect(error.description.contains("1e300") && error.description.contains("too large"))
+    }
+
     @Test("CRLF line endings and a byte order mark are accepted")
     func crlfAndBOM() throws {
         let scratch = try ConfigScratch()

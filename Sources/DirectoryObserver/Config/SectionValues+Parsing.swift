@@ -20,11 +20,19 @@ extension SectionValues {
         return number
     }
 
-    /// A finite number of seconds (fractions allowed); `fallback` when unset or empty.
+    /// The most seconds any setting takes (about 31 years): durations are turned into whole
+    /// milliseconds and nanoseconds downstream, where a larger value would not fit.
+    static let maximumSeconds = 1e9
+
+    /// A finite number of seconds (fractions allowed) of at most `maximumSeconds` either way; `fallback`
+    /// when unset or empty.
     func seconds(_ key: String, default fallback: Double) throws(ConfigError) -> Double {
         guard let found = find(key), !found.value.isEmpty else { return fallback }
         guard let number = Double(found.value), number.isFinite else {
             throw error(key, found, "not a number of seconds")
+        }
+        guard abs(number) <= Self.maximumSeconds else {
+            throw error(key, found, "too large (at most 1000000000 seconds)")
         }
         return number
     }

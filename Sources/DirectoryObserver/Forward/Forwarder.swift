@@ -37,6 +37,8 @@ final class Forwarder {
     private var downSince: Double?
     private var everConnected = false
     private var nextLengthRefresh = 0.0
+    /// Whether the last outbox read failed (logged once per change).
+    private var outboxFailing = false
     /// The last connection-level error, for `drain`'s message.
     private(set) var lastError: RedisError?
 
@@ -73,8 +75,15 @@ final class Forwarder {
             }
             batches = collected
         } catch {
-            logger.warning("reading the outbox failed", metadata: ["error": "\(error)"])
+            if !outboxFailing {
+                outboxFailing = true
+                logger.warning("reading the outbox failed; retrying", metadata: ["error": "\(error)"])
+            }
             return .outboxFailed
+        }
+        if outboxFailing {
+            outboxFailing = false
+            logger.info("reading the outbox works again")
         }
         if batches.isEmpty {
             do {

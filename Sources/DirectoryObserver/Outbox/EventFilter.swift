@@ -29,8 +29,9 @@ public struct EventFilter: Sendable, Equatable {
             values.append(.text(queue))
         }
         if let state {
-            clauses.append("state = ?")
-            values.append(.text(state.rawValue))
+            // A literal, not a bound value: only then can SQLite use the partial indexes on pending,
+            // skipped and dead events (the raw value is one of four fixed words, never operator text).
+            clauses.append("state = '\(state.rawValue)'")
         }
         if let since {
             clauses.append("event_timestamp >= ?")
