@@ -77,8 +77,8 @@ public final class OutboxInspector {
         }
     }
 
-    /// `created_at` of each queue's oldest pending event (its lowest pending id). The queues come from the
-    /// counts: `OutboxStore.queuesWithPending()` lets the planner scan every pending event per call.
+    /// `created_at` of each queue's oldest pending event (its lowest pending id), for the queues the counts
+    /// show pending.
     private func oldestPending(queues: [String]) throws(SQLiteError) -> [String: Double] {
         let first = try store.statement(
             """
