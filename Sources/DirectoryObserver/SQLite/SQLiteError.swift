@@ -19,9 +19,6 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The primary result code (the low byte of the extended code).
     public var primaryCode: Int32 { code & 0xFF }
 
-    /// True when the database or its disk is full.
-    public var isDiskFull: Bool { primaryCode == SQLITE_FULL }
-
     /// True when another connection held a lock for longer than the busy timeout.
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
 

@@ -4,6 +4,8 @@ import Glibc
 /// watch the same directory, e.g. for different queues).
 struct WatchedDirectory {
     enum Status: Equatable {
+        /// Not armed yet (at start, or after the inotify instance was rebuilt).
+        case notArmed
         /// Watched with this watch descriptor.
         case watching(Int32)
         /// Not watched: missing, moved away, deleted or unreadable; checked every second.
@@ -15,7 +17,7 @@ struct WatchedDirectory {
     let monitors: [Int]
     /// The inotify mask these monitors need.
     let mask: UInt32
-    var status: Status = .unavailable(reason: "not armed yet")
+    var status: Status = .notArmed
     /// Next monotonic time a forced re-listing is due, per monitor index (forced_poll > 0 only).
     var nextForcedPoll: [Int: Double] = [:]
 

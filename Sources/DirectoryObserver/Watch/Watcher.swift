@@ -68,7 +68,7 @@ final class Watcher {
         let path = directories[index].path
         do {
             let watch = try inotify.addWatch(path: path, mask: directories[index].mask)
-            if case .unavailable(let reason) = directories[index].status, reason != "not armed yet" {
+            if case .unavailable = directories[index].status {
                 logger.info("directory is back; watching it again", metadata: ["watch.directory": "\(path)"])
             } else {
                 logger.info("watching directory", metadata: ["watch.directory": "\(path)"])
@@ -262,7 +262,7 @@ final class Watcher {
         byWatch.removeAll()
         openedFiles.removeAll()
         for index in directories.indices {
-            directories[index].status = .unavailable(reason: "not armed yet")
+            directories[index].status = .notArmed
         }
         lastEvent = Clock.monotonic()
         for index in directories.indices {
