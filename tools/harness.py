@@ -423,12 +423,21 @@ def integrity(outbox):
     return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
 
 
-def outbox_count(outbox, state="pending"):
-    """Events in `state` in the outbox (read-only), or None when it cannot be read now."""
+# Pending events are those stored as 'pending' above the last delivery of their queue
+# (migrations/0002_record_deliveries_per_batch.sql; EventStateSQL in the Swift sources): an index range.
+PENDING_COUNT_SQL = """
+    SELECT count(*) FROM events INDEXED BY events_by_queue_state
+    WHERE queue = ?1 AND state = 'pending'
+      AND id > coalesce((SELECT max(through_id) FROM deliveries WHERE queue = ?1), 0)
+"""
+
+
+def outbox_pending(outbox, queue):
+    """Pending events of `queue` in the outbox (read-only), or None when it cannot be read now."""
     try:
         connection = sqlite3.connect("file:%s?mode=ro" % outbox, uri=True, timeout=5)
         try:
-            return connection.execute("SELECT count(*) FROM events WHERE state = ?", (state,)).fetchone()[0]
+            return connection.execute(PENDING_COUNT_SQL, (queue,)).fetchone()[0]
         finally:
             connection.close()
     except sqlite3.Error:

@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// - append: `events` events handed to an `OutboxWriter` by one producer thread in batches of 1–1000,
 ///   timed until `flush` returns (everything committed), with `synchronous=FULL` and `NORMAL`;
-/// - read + mark delivered: what the forwarder does, on the outbox the FULL append left: `pendingBatch`
-///   4096 at a time on a read-only connection, each batch marked delivered through the writer;
+/// - read + mark delivered: what the forwarder does, on the outbox the FULL append left: `pendingMessages`
+///   (rows read and their messages encoded) 4096 at a time on a read-only connection, each batch marked
+///   delivered through the writer;
 /// - prune: `pruneRows` delivered events older than the retention, pruned by the writer on its own while a
 ///   probe thread appends one event every 5 ms and measures how long each waits for its commit.
 ///
@@ -149,7 +150,7 @@ struct OutboxBenchmark {
         var after: Int64 = 0
         var read = 0
         while true {
-            let batch = try reader.pendingBatch(queue: "bench", afterID: after, limit: 4096)
+            let batch = try reader.pendingMessages(queue: "bench", afterID: after, limit: 4096)
             guard let first = batch.first, let last = batch.last else { break }
             writer.markDelivered(queue: "bench", ids: first.id...last.id, skipped: [])
             after = last.id
@@ -180,13 +181,16 @@ struct OutboxBenchmark {
                 let fill = try store.connection.prepare(
                     """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-                    INSERT INTO events (queue, directory, filename, event, event_timestamp, state, created_at,
-                        delivered_at)
-                    SELECT 'bench', '/data/incoming', CAST('file-' || i || '.dat' AS BLOB), 'created', ?,
-                        'delivered', ?, ?
+                    INSERT INTO events (queue, directory, filename, event, event_timestamp, created_at)
+                    SELECT 'bench', '/data/incoming', CAST('file-' || i || '.dat' AS BLOB), 'created', ?, ?
                     FROM n
                     """)
-                try fill.run([.integer(Int64(pruneRows)), .real(settled), .real(settled), .real(settled)])
+                try fill.run([.integer(Int64(pruneRows)), .real(settled), .real(settled)])
+                // Delivered the way the forwarder delivers a backlog: 4096 events a batch.
+                for through in Array(stride(from: 4_096, to: pruneRows, by: 4_096)) + [pruneRows] {
+                    let first = Int64(max(1, through - 4_095))
+                    try store.markDelivered(queue: "bench", ids: first...Int64(through), skipped: [], at: settled)
+                }
             }
             try store.close()
         }
@@ -217,7 +221,7 @@ struct OutboxBenchmark {
         let reader = try OutboxFile.open(path: path, access: .inspect)
         let firstGone = try reader.prepare("SELECT min(id) FROM events")
         let anyLeft = try reader.prepare(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE state IN ('delivered', 'skipped'))")
+            "SELECT EXISTS (SELECT 1 FROM events WHERE queue = 'bench')")
         var began: Double?
         var finished: Double?
         while finished == nil {

@@ -1,7 +1,8 @@
 // usage: dirobs-fill OUTBOX COUNT
 // Creates the outbox at OUTBOX (it must not exist) and fills it with COUNT events in one transaction,
-// spread over three queues (bench:a, bench:b, bench:c) in mixed states: per ten events, six delivered,
-// two pending, one skipped, one dead. For benchmarks such as tools/bench-stats, not for production.
+// spread over three queues (bench:a, bench:b, bench:c) in mixed states, the way the forwarder leaves them:
+// the oldest 80% settled (per eight: six delivered, one skipped, one dead, delivered a thousand ids at a
+// time), the newest 20% pending. For benchmarks such as tools/bench-stats, not for production.
 import DirectoryObserver
 import Foundation
 
@@ -29,18 +30,24 @@ do {
                 timestamp: timestamp)
             try store.insert(event, createdAt: timestamp)
         }
-        // The state cycles with the id: 6 delivered, 2 pending, 1 skipped, 1 dead per ten events.
+        // Events are inserted in order into a new outbox, so event number `index` has id `index + 1`.
+        let settled = count * 8 / 10
         try store.connection.execute(
             """
             UPDATE events SET
-                state = CASE id % 10 WHEN 6 THEN 'pending' WHEN 7 THEN 'pending' WHEN 8 THEN 'skipped'
-                        WHEN 9 THEN 'dead' ELSE 'delivered' END,
-                delivered_at = CASE WHEN id % 10 IN (6, 7) THEN NULL ELSE created_at END,
-                attempts = CASE id % 10 WHEN 9 THEN 5 ELSE 0 END,
-                last_error = CASE id % 10
-                             WHEN 9 THEN 'WRONGTYPE Operation against a key holding the wrong kind of value'
-                             WHEN 8 THEN 'list limit' END
+                state = CASE id % 8 WHEN 6 THEN 'skipped' ELSE 'dead' END,
+                delivered_at = CASE id % 8 WHEN 6 THEN created_at END,
+                attempts = CASE id % 8 WHEN 7 THEN 5 ELSE 0 END,
+                last_error = CASE id % 8
+                             WHEN 7 THEN 'WRONGTYPE Operation against a key holding the wrong kind of value'
+                             ELSE 'list limit' END
+            WHERE id <= \(settled) AND id % 8 IN (6, 7)
             """)
+        for through in Array(stride(from: 1_000, to: settled, by: 1_000)) + [settled] where through > 0 {
+            for queue in queues {
+                try store.markDelivered(queue: queue, upTo: Int64(through), at: start + Double(through) * 0.001)
+            }
+        }
     }
     try store.close()
     print("dirobs-fill: \(count) events in \(path)")

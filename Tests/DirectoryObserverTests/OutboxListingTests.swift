@@ -25,11 +25,12 @@ struct OutboxListingTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try openStore(directory)
+        // Delivery goes in id order per queue: the delivered event is the queue's oldest.
+        let delivered = try store.insert(event("e", queue: "q", directory: "/d"), createdAt: 1)
+        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
         try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
         try store.insert(event("c", queue: "q", directory: "/elsewhere"), createdAt: 1)
         try store.insert(event("d", queue: "other", directory: "/d"), createdAt: 1)
-        let delivered = try store.insert(event("e", queue: "q", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
 
         let outcome = try store.insertListing(listing(["a", "b", "c", "d", "e"]), maxPending: 1_000, createdAt: 2)
         #expect(outcome == ListingOutcome(announced: 4, alreadyPending: 1, leftOut: 0))

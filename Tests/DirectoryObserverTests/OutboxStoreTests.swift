@@ -148,6 +148,9 @@ struct OutboxStoreTests {
         #expect(try store.event(id: other)?.state == .pending)
         #expect(try store.markDelivered(queue: "a", upTo: other, at: 11) == 2)
         #expect(try store.event(id: other)?.state == .pending)
+        #expect(try store.markDelivered(queue: "b", upTo: Int64.max, at: 12) == 1)
+        let later = try store.insert(event("b-later", queue: "b"), createdAt: 1)
+        #expect(try store.event(id: later)?.state == .pending, "a watermark beyond every id covers no later event")
     }
 
     @Test("recordFailure counts attempts and makes the events dead at maxAttempts")
@@ -173,7 +176,7 @@ struct OutboxStoreTests {
         #expect(try store.pendingBatch(queue: "a", afterID: 0, limit: 10).map(\.id) == [ids[3]])
     }
 
-    @Test("prune deletes only delivered and skipped events settled before the cutoff, walking ids in steps")
+    @Test("prune deletes only delivered and skipped events settled before the cutoff, at most limit a step")
     func pruneOnlySettledOldEvents() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -191,22 +194,26 @@ struct OutboxStoreTests {
             queue: "q", ids: oldSkipped...oldSkipped, skipped: [SkippedEvent(id: oldSkipped, reason: "limit")], at: 50)
         try store.markDelivered(queue: "q", ids: recent...recent, skipped: [], at: 1_000)
         _ = try store.recordFailure(queue: "q", ids: dead...dead, error: "WRONGTYPE", maxAttempts: 1)
+        #expect(try store.connection.integer("SELECT count(*) FROM deliveries") == 5)
 
-        // A step looks at `scanLimit` events in id order: the first two delivered ones here.
-        let first = try store.prune(settledBefore: 500, after: 0, scanLimit: 2)
-        #expect(first == PruneStep(deleted: 2, lastID: oldDelivered[1], finished: false))
+        let first = try store.prune(settledBefore: 500, limit: 2, scanLimit: 100)
+        #expect(first == PruneStep(deleted: 2, finished: false), "a step stops at its limit")
         #expect(try store.event(id: oldDelivered[0]) == nil)
         #expect(try store.event(id: oldDelivered[1]) == nil)
         #expect(try store.event(id: oldDelivered[2]) != nil)
-        let rest = try store.prune(settledBefore: 500, after: first.lastID, scanLimit: 100)
-        #expect(rest.deleted == 2 && rest.finished)
+        let rest = try store.prune(settledBefore: 500, limit: 100, scanLimit: 100)
+        #expect(rest == PruneStep(deleted: 2, finished: false))
         #expect(try store.event(id: oldSkipped) == nil)
-        #expect(try store.prune(settledBefore: 500, after: 0, scanLimit: 100).deleted == 0)
-        let left = try store.connection.integer("SELECT count(*) FROM events")
-        #expect(left == 3)
-        #expect(try store.event(id: recent)?.state == .delivered)
+        #expect(try store.prune(settledBefore: 500, limit: 100, scanLimit: 100) == PruneStep(deleted: 0, finished: true))
+        #expect(try store.connection.integer("SELECT count(*) FROM events") == 3)
+        #expect(
+            try store.connection.integer("SELECT count(*) FROM deliveries") == 2,
+            "the deliveries of pruned events are gone; the one they ended with and the recent one stay")
+        let kept = try #require(try store.event(id: recent))
+        #expect(kept.state == .delivered && kept.deliveredAt == 1_000, "what is left reads as before")
         #expect(try store.event(id: pending)?.state == .pending, "pending events are never pruned, however old")
         #expect(try store.event(id: dead)?.state == .dead, "dead events are kept for replay")
+        #expect(try store.pendingBatch(queue: "q", afterID: 0, limit: 10).map(\.id) == [pending])
     }
 
     /// A prune step must cost its own size: a step that sorted or scanned every delivered event would make
@@ -220,37 +227,42 @@ struct OutboxStoreTests {
             let fill = try store.connection.prepare(
                 """
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
-                INSERT INTO events (queue, directory, filename, event, event_timestamp, state, created_at, delivered_at)
-                SELECT 'q', '/d', CAST(i AS BLOB), 'created', i, 'delivered', 1, 100 + i FROM n
+                INSERT INTO events (queue, directory, filename, event, event_timestamp, created_at)
+                SELECT 'q', '/d', CAST(i AS BLOB), 'created', i, 1 FROM n
                 """)
             try fill.run()
+            for through in stride(from: 4_096, through: 200_000 + 4_095, by: 4_096) {
+                try store.markDelivered(queue: "q", upTo: Int64(min(through, 200_000)), at: 100)
+            }
         }
         let start = Clock.monotonic()
-        var cursor: Int64 = 0
         for _ in 0..<20 {
             // In a transaction, as the writer runs it (otherwise each DELETE is its own fsync'd commit).
             let step = try store.connection.transaction {
-                try store.prune(settledBefore: 1_000_000, after: cursor, scanLimit: 100)
+                try store.prune(settledBefore: 1_000_000, limit: 100, scanLimit: 100)
             }
-            #expect(step.deleted == 100 && !step.finished)
-            cursor = step.lastID
+            #expect(step == PruneStep(deleted: 100, finished: false))
         }
         let seconds = Clock.monotonic() - start
-        #expect(seconds < 0.5, "20 chunks of 100 took \(seconds) s among 200,000 delivered events")
+        #expect(seconds < 0.5, "20 steps of 100 took \(seconds) s among 200,000 delivered events")
         #expect(try store.connection.integer("SELECT min(id) FROM events") == 2_001, "the oldest settled went first")
     }
 
-    @Test("a prune walk stops at the first event created after the cutoff: nothing later can be prunable")
-    func pruneStopsAtYoungEvents() throws {
+    @Test("a prune step stops at the first delivery made after the cutoff, even if a later one looks older")
+    func pruneStopsAtYoungDeliveries() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try openStore(directory)
         let old = try store.insert(event("old"), createdAt: 10)
-        let young = try store.insert(event("young"), createdAt: 900)
-        for id in [old, young] { try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: 20) }
-        let step = try store.prune(settledBefore: 500, after: 0, scanLimit: 100)
-        #expect(step == PruneStep(deleted: 1, lastID: old, finished: true))
-        #expect(try store.event(id: young) != nil, "created after the cutoff: kept, whatever its delivered_at says")
+        let young = try store.insert(event("young"), createdAt: 10)
+        let afterClockJump = try store.insert(event("after-clock-jump"), createdAt: 10)
+        for (id, time) in [(old, 20.0), (young, 900), (afterClockJump, 30)] {
+            try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: time)
+        }
+        #expect(try store.prune(settledBefore: 500, limit: 100, scanLimit: 100) == PruneStep(deleted: 1, finished: false))
+        #expect(try store.event(id: old) == nil)
+        #expect(try store.event(id: young)?.deliveredAt == 900, "delivered after the cutoff: kept")
+        #expect(try store.event(id: afterClockJump) != nil, "kept until the deliveries before it are old enough")
     }
 
     @Test("queuesWithPending lists the queues that have a pending event, in name order")
@@ -272,11 +284,11 @@ struct OutboxStoreTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try openStore(directory)
-        try store.insert(event("a", queue: "q", directory: "/d"), createdAt: 1)
         let delivered = try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
+        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
+        try store.insert(event("a", queue: "q", directory: "/d"), createdAt: 1)
         try store.insert(event("c", queue: "q", directory: "/other"), createdAt: 1)
         try store.insert(event("d", queue: "r", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
         #expect(try store.pendingNames(queue: "q", directory: "/d") == [Array("a".utf8)])
     }
 }

@@ -234,7 +234,7 @@ struct OutboxWriterTests {
         var left = rows
         while left > 0 && Clock.monotonic() < deadline {
             usleep(100_000)
-            left = Int(try reader.integer("SELECT count(*) FROM events WHERE state = 'delivered'"))
+            left = Int(try reader.integer("SELECT count(*) FROM events WHERE queue = 'q'"))
         }
         stop.store(true, ordering: .relaxed)
         stopped.wait()

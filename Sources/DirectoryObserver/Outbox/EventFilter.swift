@@ -25,24 +25,22 @@ public struct EventFilter: Sendable, Equatable {
         var clauses: [String] = []
         var values: [SQLiteValue] = []
         if let queue {
-            clauses.append("queue = ?")
+            clauses.append("events.queue = ?")
             values.append(.text(queue))
         }
         if let state {
-            // A literal, not a bound value: only then can SQLite use the partial indexes on pending,
-            // skipped and dead events (the raw value is one of four fixed words, never operator text).
-            clauses.append("state = '\(state.rawValue)'")
+            clauses.append(EventStateSQL.condition(for: state))
         }
         if let since {
-            clauses.append("event_timestamp >= ?")
+            clauses.append("events.event_timestamp >= ?")
             values.append(.real(since))
         }
         if let until {
-            clauses.append("event_timestamp <= ?")
+            clauses.append("events.event_timestamp <= ?")
             values.append(.real(until))
         }
         if !ids.isEmpty {
-            clauses.append("id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))")
+            clauses.append("events.id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))")
             values += ids.map { .integer($0) }
         }
         return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), values)

@@ -45,49 +45,43 @@ public final class OutboxInspector {
             sizeBytes: fileSize(path) + fileSize(path + "-wal"), queues: queues)
     }
 
-    /// Counts per queue and state from the indexes alone (no table scan): all events per queue, and the
-    /// pending, skipped and dead ones through their partial indexes; the rest are delivered. No index on
-    /// `state` exists on purpose: it would move on every delivery.
+    /// Counts per queue and state from the index on (queue, state) alone, no table scan: the stored states,
+    /// then, for each queue with stored `pending` events, how many of those its deliveries cover (see
+    /// `EventStateSQL`).
     private func countsByQueue() throws(SQLiteError) -> [String: OutboxStats.Counts] {
-        var totals: [String: Int] = [:]
-        try eachCount("SELECT queue, count(*) FROM events INDEXED BY events_by_queue GROUP BY queue") {
-            totals[$0] = $1
-        }
         var counts: [String: OutboxStats.Counts] = [:]
-        let byState: [(EventState, String)] = [
-            (.pending, "events_pending_by_queue"), (.skipped, "events_skipped_by_queue"), (.dead, "events_dead_by_queue"),
-        ]
-        for (state, index) in byState {
-            try eachCount(
-                "SELECT queue, count(*) FROM events INDEXED BY \(index) WHERE state = '\(state.rawValue)' GROUP BY queue"
-            ) { counts[$0, default: OutboxStats.Counts()].add($1, in: state) }
+        let byState = try store.statement(
+            "SELECT queue, state, count(*) FROM events INDEXED BY events_by_queue_state GROUP BY queue, state")
+        defer { byState.reset() }
+        while try byState.step() {
+            let state = EventState(rawValue: byState.text(1)) ?? .pending
+            counts[byState.text(0), default: OutboxStats.Counts()].add(Int(byState.int64(2)), in: state)
         }
-        for (queue, total) in totals {
-            let known = counts[queue, default: OutboxStats.Counts()]
-            counts[queue, default: OutboxStats.Counts()].delivered = total - known.pending - known.skipped - known.dead
+        let delivered = try store.statement(
+            """
+            SELECT count(*) FROM events INDEXED BY events_by_queue_state
+            WHERE queue = ?1 AND state = 'pending' AND id <= \(EventStateSQL.deliveredThrough(queueParameter: 1))
+            """)
+        for (queue, queueCounts) in counts where queueCounts.pending > 0 {
+            try delivered.bind(queue, at: 1)
+            let covered = try delivered.step() ? Int(delivered.int64(0)) : 0
+            delivered.reset()
+            counts[queue]?.pending -= covered
+            counts[queue]?.delivered += covered
         }
         return counts
     }
 
-    private func eachCount(_ sql: String, _ body: (String, Int) -> Void) throws(SQLiteError) {
-        let select = try store.statement(sql)
-        defer { select.reset() }
-        while try select.step() {
-            body(select.text(0), Int(select.int64(1)))
-        }
-    }
-
-    /// `created_at` of each queue's oldest pending event (its lowest pending id), for the queues the counts
-    /// show pending.
+    /// `created_at` of each queue's oldest pending event, for the queues the counts show pending.
     private func oldestPending(queues: [String]) throws(SQLiteError) -> [String: Double] {
         let first = try store.statement(
             """
-            SELECT created_at FROM events INDEXED BY events_pending_by_queue
-            WHERE queue = ? AND state = 'pending' ORDER BY id LIMIT 1
+            SELECT created_at FROM events INDEXED BY events_by_queue_state
+            WHERE \(OutboxStore.pendingAfter) ORDER BY id LIMIT 1
             """)
         var oldest: [String: Double] = [:]
         for queue in queues {
-            try first.bind(queue, at: 1)
+            try first.bind([.text(queue), .integer(0)])
             if try first.step() { oldest[queue] = first.double(0) }
             first.reset()
         }

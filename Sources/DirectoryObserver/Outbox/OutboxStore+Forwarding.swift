@@ -19,8 +19,7 @@ extension OutboxStore {
         let select = try statement(
             """
             SELECT id, counter, directory, filename, event, event_timestamp FROM events
-            INDEXED BY events_pending_by_queue
-            WHERE queue = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?
+            INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter) ORDER BY id LIMIT ?3
             """)
         defer { select.reset() }
         try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])

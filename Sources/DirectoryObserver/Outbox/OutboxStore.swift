@@ -89,8 +89,9 @@ public final class OutboxStore {
         }
     }
 
-    /// Marks a forwarded batch: `skipped` ids first, then every other pending event of the queue whose id
-    /// lies in `ids` as delivered.
+    /// Marks a forwarded batch: the `skipped` ids first (state `skipped`, with the reason), then every other
+    /// pending event of the queue up to `ids.upperBound` as delivered, by recording one delivery (see
+    /// `EventStateSQL`): the batch's rows themselves are not rewritten.
     public func markDelivered(
         queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent], at time: Double
     ) throws(SQLiteError) {
@@ -99,22 +100,43 @@ public final class OutboxStore {
         for event in skipped {
             try skip.run([.text(event.reason), .real(time), .integer(event.id)])
         }
-        let deliver = try statement(
-            """
-            UPDATE events SET state = 'delivered', delivered_at = ?
-            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ?
-            """)
-        try deliver.run([.real(time), .text(queue), .integer(ids.lowerBound), .integer(ids.upperBound)])
+        try recordDelivery(queue: queue, through: ids.upperBound, at: time)
     }
 
     /// Marks delivered every pending event of `queue` up to `id`: the Redis watermark says they are in.
-    /// Returns how many rows changed.
+    /// The delivery recorded ends at the last of them, so events added later are never covered by it.
+    /// Returns how many events that delivered.
     @discardableResult
     public func markDelivered(queue: String, upTo id: Int64, at time: Double) throws(SQLiteError) -> Int {
-        let deliver = try statement(
-            "UPDATE events SET state = 'delivered', delivered_at = ? WHERE queue = ? AND state = 'pending' AND id <= ?")
-        try deliver.run([.real(time), .text(queue), .integer(id)])
-        return connection.changes
+        let covered = try statement(
+            """
+            SELECT count(*), max(id) FROM events INDEXED BY events_by_queue_state
+            WHERE \(Self.pendingAfter) AND id <= ?3
+            """)
+        try covered.bind([.text(queue), .integer(0), .integer(id)])
+        let (count, last) = try covered.step() ? (Int(covered.int64(0)), covered.optionalInt64(1)) : (0, nil)
+        covered.reset()
+        if let last { try recordDelivery(queue: queue, through: last, at: time) }
+        return count
+    }
+
+    /// The highest id delivered for `queue` (0 when none).
+    public func deliveredThrough(queue: String) throws(SQLiteError) -> Int64 {
+        let select = try statement("SELECT \(EventStateSQL.deliveredThrough(queueParameter: 1))")
+        defer { select.reset() }
+        try select.bind(queue, at: 1)
+        return try select.step() ? select.int64(0) : 0
+    }
+
+    /// Records that the pending events of `queue` up to `id` are delivered at `time`. A delivery at or
+    /// below the queue's last one changes nothing (it would only misdate events delivered earlier).
+    private func recordDelivery(queue: String, through id: Int64, at time: Double) throws(SQLiteError) {
+        let insert = try statement(
+            """
+            INSERT INTO deliveries (queue, through_id, delivered_at)
+            SELECT ?1, ?2, ?3 WHERE ?2 > \(EventStateSQL.deliveredThrough(queueParameter: 1))
+            """)
+        try insert.run([.text(queue), .integer(id), .real(time)])
     }
 
     /// Counts one failed try for the pending events of `queue` in `ids`; those that reach `maxAttempts`
@@ -138,52 +160,69 @@ public final class OutboxStore {
         return connection.changes
     }
 
-    /// One step of pruning: looks at up to `scanLimit` events in id order after `afterID` and deletes the
-    /// delivered or skipped ones settled before `cutoff`. Events are created in id order and settled after
-    /// they are created, so the walk stops at the first event created at or after `cutoff`: nothing from
-    /// there on can be prunable yet. There is no index on `delivered_at` on purpose (it would move on
-    /// every delivery); this walk reads the table in rowid order, a few microseconds per row.
-    public func prune(settledBefore cutoff: Double, after afterID: Int64, scanLimit: Int) throws(SQLiteError)
-        -> PruneStep
-    {
-        let scan = try statement(
-            "SELECT id, state, delivered_at, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?")
-        var doomed: [Int64] = []
-        var step = PruneStep(deleted: 0, lastID: afterID, finished: false)
-        var scanned = 0
-        try scan.bind([.integer(afterID), .integer(Int64(scanLimit))])
-        while try scan.step() {
-            scanned += 1
-            if scan.double(3) >= cutoff {
-                step.finished = true
-                break
+    /// One step of pruning: deletes at most `limit` delivered or skipped events settled before `cutoff`,
+    /// oldest first, queue by queue, then the deliveries no remaining event needs. Per queue it looks at
+    /// the oldest `scanLimit` deliveries and goes up to the last one older than `cutoff`: every event of
+    /// the queue up to it was settled by then (dead events are kept). The newest delivery of a queue is
+    /// kept: it says how far the queue is delivered. A step costs its own size, however many events the
+    /// outbox holds.
+    public func prune(settledBefore cutoff: Double, limit: Int, scanLimit: Int) throws(SQLiteError) -> PruneStep {
+        var step = PruneStep(deleted: 0, finished: true)
+        var budget = limit
+        for queue in try distinctQueues(in: "deliveries") {
+            guard let bound = try pruneBound(queue: queue, cutoff: cutoff, scanLimit: scanLimit) else { continue }
+            for state in ["pending", "skipped", "delivered"] {
+                let delete = try statement(
+                    """
+                    DELETE FROM events WHERE id IN (
+                        SELECT id FROM events INDEXED BY events_by_queue_state
+                        WHERE queue = ?1 AND state = '\(state)' AND id <= ?2
+                            AND (delivered_at IS NULL OR delivered_at < ?3)
+                        ORDER BY id LIMIT ?4)
+                    """)
+                try delete.run([.text(queue), .integer(bound), .real(cutoff), .integer(Int64(budget))])
+                let deleted = connection.changes
+                step.deleted += deleted
+                budget -= deleted
+                if budget == 0 {
+                    step.finished = false
+                    return step
+                }
             }
-            step.lastID = scan.int64(0)
-            let state = scan.text(1)
-            if (state == EventState.delivered.rawValue || state == EventState.skipped.rawValue)
-                && !scan.isNull(2) && scan.double(2) < cutoff
-            {
-                doomed.append(step.lastID)
-            }
+            let forget = try statement("DELETE FROM deliveries WHERE queue = ? AND through_id < ?")
+            try forget.run([.text(queue), .integer(bound)])
+            if connection.changes > 0 { step.finished = false }
         }
-        scan.reset()
-        if scanned < scanLimit { step.finished = true }
-        let delete = try statement("DELETE FROM events WHERE id = ?")
-        for id in doomed {
-            try delete.run([.integer(id)])
-        }
-        step.deleted = doomed.count
+        if step.deleted > 0 { step.finished = false }
         return step
     }
 
+    /// The through_id of the last of `queue`'s oldest `scanLimit` deliveries made before `cutoff`, or nil.
+    private func pruneBound(queue: String, cutoff: Double, scanLimit: Int) throws(SQLiteError) -> Int64? {
+        let scan = try statement(
+            "SELECT through_id, delivered_at FROM deliveries WHERE queue = ? ORDER BY through_id LIMIT ?")
+        defer { scan.reset() }
+        try scan.bind([.text(queue), .integer(Int64(scanLimit))])
+        var bound: Int64?
+        while try scan.step(), scan.double(1) < cutoff {
+            bound = scan.int64(0)
+        }
+        return bound
+    }
+
     // MARK: - Reading
+
+    /// The condition for the pending events of the queue bound to `?1` with an id above `?2`, in the
+    /// index's order (see `EventStateSQL`).
+    static let pendingAfter =
+        "queue = ?1 AND state = 'pending' AND id > max(?2, \(EventStateSQL.deliveredThrough(queueParameter: 1)))"
 
     /// The oldest pending events of `queue` with an id above `afterID`, at most `limit`, in id order.
     public func pendingBatch(queue: String, afterID: Int64, limit: Int) throws(SQLiteError) -> [StoredEvent] {
         let select = try statement(
             """
-            SELECT \(StoredEvent.columns) FROM events INDEXED BY events_pending_by_queue
-            WHERE queue = ? AND state = 'pending' AND id > ? ORDER BY id LIMIT ?
+            SELECT \(StoredEvent.pendingColumns) FROM events INDEXED BY events_by_queue_state
+            WHERE \(Self.pendingAfter) ORDER BY id LIMIT ?3
             """)
         defer { select.reset() }
         try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])
@@ -194,18 +233,24 @@ public final class OutboxStore {
         return events
     }
 
-    /// Every queue that has at least one pending event, in name order (an index skip-scan: cheap even
-    /// with a million pending events).
+    /// Every queue that has at least one pending event, in name order: for each queue (an index
+    /// skip-scan), one probe above its last delivery. Cheap however many events the outbox holds.
     ///
-    /// Queries on pending events say `INDEXED BY events_pending_by_queue`: the outbox is never ANALYZEd,
-    /// and without statistics SQLite may pick another index and walk every pending row (three such scans
-    /// per forwarder round once made draining a 1,000,000-event backlog quadratic).
+    /// Queries on events say `INDEXED BY events_by_queue_state`: the outbox is never ANALYZEd, and without
+    /// statistics SQLite may pick a plan that walks every row (such scans once made draining a
+    /// 1,000,000-event backlog quadratic).
     public func queuesWithPending() throws(SQLiteError) -> [String] {
-        let next = try statement(
-            """
-            SELECT queue FROM events INDEXED BY events_pending_by_queue
-            WHERE state = 'pending' AND queue > ? ORDER BY queue LIMIT 1
-            """)
+        var queues: [String] = []
+        for queue in try distinctQueues(in: "events") where try oldestPendingID(queue: queue) != nil {
+            queues.append(queue)
+        }
+        return queues
+    }
+
+    /// The distinct queue names of `table` (`events` or `deliveries`), in name order, one index probe each.
+    private func distinctQueues(in table: String) throws(SQLiteError) -> [String] {
+        let index = table == "events" ? "INDEXED BY events_by_queue_state" : ""
+        let next = try statement("SELECT queue FROM \(table) \(index) WHERE queue > ? ORDER BY queue LIMIT 1")
         var queues: [String] = []
         var after = ""
         while true {
@@ -228,24 +273,22 @@ public final class OutboxStore {
     /// The id of the oldest pending event of `queue`, or nil when none is pending.
     public func oldestPendingID(queue: String) throws(SQLiteError) -> Int64? {
         let select = try statement(
-            "SELECT min(id) FROM events INDEXED BY events_pending_by_queue WHERE queue = ? AND state = 'pending'")
+            "SELECT id FROM events INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter) ORDER BY id LIMIT 1")
         defer { select.reset() }
-        try select.bind(queue, at: 1)
-        return try select.step() ? select.optionalInt64(0) : nil
+        try select.bind([.text(queue), .integer(0)])
+        return try select.step() ? select.int64(0) : nil
     }
 
     /// The number of pending events of `queue`, or of every queue when nil.
     public func pendingCount(queue: String? = nil) throws(SQLiteError) -> Int {
-        if let queue {
-            let count = try statement(
-                "SELECT count(*) FROM events INDEXED BY events_pending_by_queue WHERE queue = ? AND state = 'pending'")
-            defer { count.reset() }
-            try count.bind(queue, at: 1)
-            _ = try count.step()
-            return Int(count.int64(0))
+        guard let queue else {
+            var total = 0
+            for queue in try distinctQueues(in: "events") { total += try pendingCount(queue: queue) }
+            return total
         }
-        let count = try statement("SELECT count(*) FROM events INDEXED BY events_pending_by_queue WHERE state = 'pending'")
+        let count = try statement("SELECT count(*) FROM events INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter)")
         defer { count.reset() }
+        try count.bind([.text(queue), .integer(0)])
         _ = try count.step()
         return Int(count.int64(0))
     }
@@ -253,12 +296,9 @@ public final class OutboxStore {
     /// The names that have a pending event for `queue` from `directory`.
     public func pendingNames(queue: String, directory: String) throws(SQLiteError) -> Set<[UInt8]> {
         let select = try statement(
-            """
-            SELECT filename FROM events INDEXED BY events_pending_by_queue
-            WHERE queue = ? AND state = 'pending' AND directory = ?
-            """)
+            "SELECT filename FROM events INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter) AND directory = ?3")
         defer { select.reset() }
-        try select.bind([.text(queue), .text(directory)])
+        try select.bind([.text(queue), .integer(0), .text(directory)])
         var names: Set<[UInt8]> = []
         while try select.step() {
             names.insert(select.blob(0))
@@ -275,18 +315,15 @@ public final class OutboxStore {
     }
 }
 
-/// What one pruning step did (see `OutboxStore.prune(settledBefore:after:scanLimit:)`).
+/// What one pruning step did (see `OutboxStore.prune(settledBefore:limit:scanLimit:)`).
 public struct PruneStep: Sendable, Equatable {
     /// Events deleted.
     public var deleted: Int
-    /// The last id looked at: the next step starts after it.
-    public var lastID: Int64
-    /// True when the walk reached the end of the table or the first event too young to prune.
+    /// True when the step found nothing left to delete: the next one can wait.
     public var finished: Bool
 
-    public init(deleted: Int, lastID: Int64, finished: Bool) {
+    public init(deleted: Int, finished: Bool) {
         self.deleted = deleted
-        self.lastID = lastID
         self.finished = finished
     }
 }
@@ -305,10 +342,16 @@ public struct SkippedEvent: Sendable, Equatable {
 extension StoredEvent {
     /// The columns `init(row:)` reads, in order.
     static let columns =
-        "id, queue, counter, directory, filename, event, event_timestamp, state, attempts, last_error, "
-        + "created_at, delivered_at, replay_of"
+        "events.id, events.queue, events.counter, events.directory, events.filename, events.event, "
+        + "events.event_timestamp, \(EventStateSQL.state), events.attempts, events.last_error, events.created_at, "
+        + "\(EventStateSQL.deliveredAt), events.replay_of"
 
-    /// Reads the current row of a statement that selected `columns`.
+    /// `columns` for rows known to be pending: the stored columns, without looking up deliveries.
+    static let pendingColumns =
+        "id, queue, counter, directory, filename, event, event_timestamp, 'pending', attempts, last_error, "
+        + "created_at, NULL, replay_of"
+
+    /// Reads the current row of a statement that selected `columns` (or `pendingColumns`).
     init(row: SQLiteStatement) {
         self.init(
             id: row.int64(0), queue: row.text(1), counter: row.optionalText(2), directory: row.text(3),

@@ -130,7 +130,7 @@ public final class OutboxWriter: Sendable {
     }
 
     /// Marks delivered every pending event of `queue` up to the Redis watermark `id`; blocks until committed
-    /// and returns how many events changed.
+    /// and returns how many events that delivered.
     public func markDelivered(queue: String, upTo id: Int64) -> Int {
         let done = DispatchSemaphore(value: 0)
         let changed = Mutex(0)
@@ -333,7 +333,8 @@ public final class OutboxWriter: Sendable {
         do {
             let cutoff = Clock.now() - settings.retention
             let step = try store.connection.transaction {
-                try store.prune(settledBefore: cutoff, after: schedule.cursor, scanLimit: PruneSchedule.scanLimit)
+                try store.prune(
+                    settledBefore: cutoff, limit: PruneSchedule.stepLimit, scanLimit: PruneSchedule.scanLimit)
             }
             if step.deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(step.deleted)"]) }
             schedule.record(step, now: Clock.monotonic())

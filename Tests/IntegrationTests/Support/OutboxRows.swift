@@ -25,7 +25,10 @@ enum OutboxRows {
     static func all(in path: String) throws -> [OutboxRow] {
         let connection = try OutboxFile.open(path: path, access: .inspect)
         let select = try connection.prepare(
-            "SELECT id, queue, directory, filename, event, state, event_timestamp, created_at FROM events ORDER BY id")
+            """
+            SELECT id, queue, directory, filename, event, \(EventStateSQL.state), event_timestamp, created_at
+            FROM events ORDER BY id
+            """)
         var rows: [OutboxRow] = []
         while try select.step() {
             rows.append(
