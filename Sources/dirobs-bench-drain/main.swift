@@ -89,6 +89,17 @@ func statusKilobytes(_ field: String) -> Int {
     return -1
 }
 
+/// CPU seconds (user + system) a process has used so far, from /proc/PID/stat ("self" for this one).
+func cpuSeconds(_ pid: String) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let end = stat.lastIndex(of: ")")
+    else { return 0 }
+    // Fields after the command name: state is field 3, utime 14 and stime 15.
+    let fields = stat[stat.index(after: end)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 func megabytes(_ kilobytes: Int) -> String {
     String(format: "%.1f MB", Double(kilobytes) / 1024)
 }
@@ -289,9 +300,11 @@ do {
     let rssBefore = statusKilobytes("VmRSS")
     let sampler = DrainSampler(
         endpoint: redis.endpoint, lists: ["bench:incoming", "bench:reports"], expected: options.events)
+    let cpuBefore = (ours: cpuSeconds("self"), redis: cpuSeconds(String(redis.pid)))
     let started = Clock.monotonic()
     let outcome = try Drain.run(settings: settings, writer: writer, logger: logger)
     let elapsed = Clock.monotonic() - started
+    let cpu = (ours: cpuSeconds("self") - cpuBefore.ours, redis: cpuSeconds(String(redis.pid)) - cpuBefore.redis)
     let (peakSampled, allInRedisAt) = sampler.stop()
     let hwmAfter = statusKilobytes("VmHWM")
     writer.stop()
@@ -311,6 +324,8 @@ do {
             + "the outbox's marks finished %.2f s later", redisSide, Double(options.events) / redisSide,
             elapsed - redisSide))
     }
+    say(String(format: "  CPU during the drain: this process %.2f s (forwarder and writer), redis-server %.2f s",
+        cpu.ours, cpu.redis))
     say("  lists: bench:incoming \(incoming), bench:reports \(reports), counter \(counter), dead \(outcome.dead)"
         + (verified ? " (verified)" : " (MISMATCH)"))
     say("memory: VmRSS before drain \(megabytes(rssBefore)), VmHWM before \(megabytes(hwmBefore)), "

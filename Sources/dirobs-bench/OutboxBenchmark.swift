@@ -8,9 +8,8 @@ import Synchronization
 ///
 /// - append: `events` events handed to an `OutboxWriter` by one producer thread in batches of 1–1000,
 ///   timed until `flush` returns (everything committed), with `synchronous=FULL` and `NORMAL`;
-/// - read + mark delivered: what the forwarder does, on the outbox the FULL append left: `pendingMessages`
-///   (rows read and their messages encoded) 4096 at a time on a read-only connection, each batch marked
-///   delivered through the writer;
+/// - read + mark delivered: what the forwarder does, on the outbox the FULL append left: `pendingBatch`
+///   4096 at a time on a read-only connection, each batch marked delivered through the writer;
 /// - prune: `pruneRows` delivered events older than the retention, pruned by the writer on its own while a
 ///   probe thread appends one event every 5 ms and measures how long each waits for its commit.
 ///
@@ -150,7 +149,7 @@ struct OutboxBenchmark {
         var after: Int64 = 0
         var read = 0
         while true {
-            let batch = try reader.pendingMessages(queue: "bench", afterID: after, limit: 4096)
+            let batch = try reader.pendingBatch(queue: "bench", afterID: after, limit: 4096)
             guard let first = batch.first, let last = batch.last else { break }
             writer.markDelivered(queue: "bench", ids: first.id...last.id, skipped: [])
             after = last.id

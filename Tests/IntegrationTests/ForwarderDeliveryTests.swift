@@ -147,9 +147,10 @@ struct ForwarderDeliveryTests {
         defer { try? store.close() }
         let connection = try server.connect()
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
-        let batch = ForwardBatch(queue: "jobs", events: try store.pendingMessages(queue: "jobs", afterID: 0, limit: 100))
-        let call = batch.scriptCall(sha: Array(sha.utf8), watermarkKey: fixture.watermarkKey("jobs"))
-        #expect(try connection.command(call) == .integer(100))
+        let batch = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 100))
+        var call = RESPCommands()
+        batch.appendScriptCall(to: &call, sha: Array(sha.utf8), watermarkKey: fixture.watermarkKey("jobs"))
+        #expect(try connection.pipeline(call) == [.integer(100)])
         #expect(try fixture.count(.pending) == 250)
 
         var rounds = 0
@@ -189,16 +190,20 @@ struct ForwarderDeliveryTests {
         defer { try? store.close() }
         let connection = try server.connect()
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
-        let rows = try store.pendingMessages(queue: "jobs", afterID: 0, limit: 100)
-        let whole = ForwardBatch(queue: "jobs", events: rows)
-        let firstHalf = ForwardBatch(queue: "jobs", events: Array(rows[..<5]))
+        let whole = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 100))
+        let firstHalf = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 5))
         let watermark = fixture.watermarkKey("jobs")
-        #expect(try connection.command(firstHalf.scriptCall(sha: Array(sha.utf8), watermarkKey: watermark)) == .integer(5))
-        #expect(try connection.command(whole.scriptCall(sha: Array(sha.utf8), watermarkKey: watermark)) == .integer(5))
-        #expect(try connection.command(whole.scriptCall(sha: Array(sha.utf8), watermarkKey: watermark)) == .integer(0))
+        func run(_ batch: ForwardBatch) throws -> [RedisReply] {
+            var call = RESPCommands()
+            batch.appendScriptCall(to: &call, sha: Array(sha.utf8), watermarkKey: watermark)
+            return try connection.pipeline(call)
+        }
+        #expect(try run(firstHalf) == [.integer(5)])
+        #expect(try run(whole) == [.integer(5)])
+        #expect(try run(whole) == [.integer(0)])
         #expect(try server.length("jobs") == 10)
         #expect(try server.integer("jobs:count") == 10)
-        #expect(try server.integer(watermark) == rows.last?.id)
+        #expect(try server.integer(watermark) == whole.ids.upperBound)
     }
 
     // MARK: - Script cache

@@ -1,23 +1,86 @@
 import Glibc
 
 /// A run of pending events of one queue, oldest first, that goes to Redis as one script call. All events
-/// of a batch share the counter key (a batch is cut where the counter changes).
+/// of a batch share the counter key (a batch is cut where the counter changes). Its (id, message)
+/// arguments are encoded for the wire once, straight from SQLite's buffers, into one buffer.
 struct ForwardBatch {
+    /// Where an `exists` event's file is (checked just before forwarding).
+    struct FileLocation {
+        let directory: String
+        let name: [UInt8]
+    }
+
+    /// One event of the batch.
+    struct Event {
+        let id: Int64
+        let kind: EventKind
+        /// Where its encoded id and message arguments lie in the batch's buffer.
+        let arguments: Range<Int>
+        /// For `exists` events only.
+        let file: FileLocation?
+    }
+
     let queue: String
     let counter: String?
-    let events: [PendingMessage]
+    private(set) var events: [Event] = []
+    /// The RESP bulk strings id, message, id, message, … of `events`, in order.
+    private var encoded: [UInt8] = []
     /// Events not pushed on purpose, decided just before the round trip.
     private(set) var skipped: [SkippedEvent] = []
 
     var ids: ClosedRange<Int64> { events.first!.id...events.last!.id }
     var hasExists: Bool { events.contains { $0.kind == .exists } }
 
-    /// The leading run of `events` that shares the first event's counter.
-    init(queue: String, events: [PendingMessage]) {
-        let counter = events.first?.counter
+    private init(queue: String, counter: String?) {
         self.queue = queue
         self.counter = counter
-        self.events = Array(events.prefix { $0.counter == counter })
+    }
+
+    /// The oldest pending events of `queue` above `afterID`, at most `limit`, up to the first whose
+    /// counter differs from the first one's; nil when none is pending.
+    static func read(from store: OutboxStore, queue: String, afterID: Int64, limit: Int) throws(SQLiteError)
+        -> ForwardBatch?
+    {
+        let select = try store.statement(
+            """
+            SELECT id, counter, directory, filename, event, event_timestamp FROM events
+            INDEXED BY events_by_queue_state WHERE \(OutboxStore.pendingAfter) ORDER BY id LIMIT ?3
+            """)
+        defer { select.reset() }
+        try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])
+        guard try select.step() else { return nil }
+        let counter = select.optionalText(1)
+        var batch = ForwardBatch(queue: queue, counter: counter)
+        batch.events.reserveCapacity(limit)
+        batch.encoded.reserveCapacity(limit * 200)
+        let counterBytes = counter.map { Array($0.utf8) }
+        var message: [UInt8] = []
+        repeat {
+            if batch.events.count > 0 {
+                let sameCounter =
+                    select.isNull(1)
+                    ? counterBytes == nil
+                    : select.withBytes(1) { bytes in counterBytes.map { bytes.elementsEqual($0) } ?? false }
+                if !sameCounter { break }
+            }
+            let id = select.int64(0)
+            let kind: EventKind = select.withBytes(4) { $0.elementsEqual("exists".utf8) } ? .exists : .created
+            let timestamp = select.double(5)
+            message.removeAll(keepingCapacity: true)
+            select.withBytes(2) { directory in
+                select.withBytes(3) { filename in
+                    EventMessage.append(
+                        directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp,
+                        to: &message)
+                }
+            }
+            let start = batch.encoded.count
+            RESPCommands.appendBulk(id, to: &batch.encoded)
+            message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &batch.encoded) }
+            let file = kind == .exists ? FileLocation(directory: select.text(2), name: select.blob(3)) : nil
+            batch.events.append(Event(id: id, kind: kind, arguments: start..<batch.encoded.count, file: file))
+        } while try select.step()
+        return batch
     }
 
     /// SPEC §5 at forward time: an `exists` event is skipped when its file is gone, or when pushing it would
@@ -25,8 +88,8 @@ struct ForwardBatch {
     mutating func decideSkips(limit: Int?, listLength: Int) {
         var room = limit.map { $0 - listLength } ?? Int.max
         for event in events {
-            if event.kind == .exists, let directory = event.directory, let filename = event.filename {
-                if !Self.fileExists(directory: directory, name: filename) {
+            if let file = event.file {
+                if !Self.fileExists(directory: file.directory, name: file.name) {
                     skipped.append(SkippedEvent(id: event.id, reason: "file gone before it was forwarded"))
                     continue
                 }
@@ -39,29 +102,25 @@ struct ForwardBatch {
         }
     }
 
-    /// The events that go to Redis.
-    var eventsToPush: [PendingMessage] {
-        guard !skipped.isEmpty else { return events }
-        let skippedIDs = Set(skipped.map(\.id))
-        return events.filter { !skippedIDs.contains($0.id) }
-    }
-
-    /// `EVALSHA sha numkeys queue watermark [counter] id1 message1 id2 message2 …`.
-    func scriptCall(sha: [UInt8], watermarkKey: String) -> [[UInt8]] {
-        let pushed = eventsToPush
-        var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(5 + pushed.count * 2)
-        arguments.append(Array("EVALSHA".utf8))
-        arguments.append(sha)
-        arguments.append(Array((counter == nil ? "2" : "3").utf8))
-        arguments.append(Array(queue.utf8))
-        arguments.append(Array(watermarkKey.utf8))
-        if let counter { arguments.append(Array(counter.utf8)) }
-        for event in pushed {
-            arguments.append(Array(String(event.id).utf8))
-            arguments.append(event.message)
+    /// Appends `EVALSHA sha numkeys queue watermark [counter] id1 message1 id2 message2 …` for the events
+    /// that are not skipped.
+    func appendScriptCall(to commands: inout RESPCommands, sha: [UInt8], watermarkKey: String) {
+        let keys = counter == nil ? 2 : 3
+        commands.begin(argumentCount: 3 + keys + 2 * (events.count - skipped.count))
+        commands.argument("EVALSHA")
+        sha.withUnsafeBufferPointer { commands.argument($0) }
+        commands.argument(String(keys))
+        commands.argument(queue)
+        commands.argument(watermarkKey)
+        if let counter { commands.argument(counter) }
+        if skipped.isEmpty {
+            commands.encodedArguments(encoded[...])
+            return
         }
-        return arguments
+        let skippedIDs = Set(skipped.map(\.id))
+        for event in events where !skippedIDs.contains(event.id) {
+            commands.encodedArguments(encoded[event.arguments])
+        }
     }
 
     /// Whether `directory/name` exists (the name is raw bytes, so the path is built as bytes).

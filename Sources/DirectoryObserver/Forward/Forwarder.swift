@@ -2,8 +2,11 @@ import Logging
 
 /// Drains the outbox to Redis, one round trip per round: for every queue with pending events it takes
 /// the oldest batch, runs the delivery script for all of them in one pipelined round trip, then hands the
-/// outcome to the outbox writer. Not Sendable: it lives on one thread (the daemon's forwarder thread, or
-/// `drain`'s main thread) and owns its SQLite connection and its Redis session there.
+/// outcome to the outbox writer. While Redis runs a round's scripts, it reads and encodes the next
+/// round's batches (the events right after the ones in flight); they are sent only once the replies say
+/// the batches before them went in, and dropped otherwise, so a queue never has two batches in flight.
+/// Not Sendable: it lives on one thread (the daemon's forwarder thread, or `drain`'s main thread) and
+/// owns its SQLite connection and its Redis session there.
 ///
 /// Guarantees: per queue, events reach Redis in id order; a batch is applied in Redis at most once
 /// (the watermark), so neither a crash between the script and the local commit nor a lost reply makes
@@ -32,6 +35,9 @@ final class Forwarder {
     /// Per queue, the last id handed to the writer as delivered: the next batch starts above it even
     /// before the writer has committed the marks.
     private var cursors: [String: Int64] = [:]
+    /// The next round's batches, read while the previous round's scripts ran; nil or empty when there are
+    /// none (the next round reads the outbox afresh).
+    private var prefetched: [ForwardBatch]?
     private var queueRetries: [String: (notBefore: Double, backoff: Backoff)] = [:]
     private var connectBackoff: Backoff
     private var downSince: Double?
@@ -59,31 +65,14 @@ final class Forwarder {
 
     func round() -> Round {
         guard let session = connectedSession() else { return .unavailable }
-        let batches: [ForwardBatch]
         var earliestRetry = Double.infinity
-        do {
-            let now = Clock.monotonic()
-            var collected: [ForwardBatch] = []
-            for queue in try store.queuesWithPending() {
-                if let retry = queueRetries[queue], retry.notBefore > now {
-                    earliestRetry = min(earliestRetry, retry.notBefore)
-                    continue
-                }
-                let events = try store.pendingMessages(
-                    queue: queue, afterID: cursors[queue] ?? 0, limit: settings.batchSize)
-                if !events.isEmpty { collected.append(ForwardBatch(queue: queue, events: events)) }
-            }
-            batches = collected
-        } catch {
-            if !outboxFailing {
-                outboxFailing = true
-                logger.warning("reading the outbox failed; retrying", metadata: ["error": "\(error)"])
-            }
-            return .outboxFailed
-        }
-        if outboxFailing {
-            outboxFailing = false
-            logger.info("reading the outbox works again")
+        let batches: [ForwardBatch]
+        if let prefetched, !prefetched.isEmpty {
+            batches = prefetched
+            self.prefetched = nil
+        } else {
+            guard let read = readBatches(after: [:], earliestRetry: &earliestRetry) else { return .outboxFailed }
+            batches = read
         }
         if batches.isEmpty {
             do {
@@ -102,15 +91,55 @@ final class Forwarder {
         }
     }
 
+    /// The oldest batch of every queue with pending events that is not waiting for a retry, above
+    /// `inFlight[queue]` (the last id of a batch still in flight) or the queue's cursor. Nil when reading
+    /// the outbox failed (logged once per change); `earliestRetry` gets the nearest retry time of the
+    /// queues passed over.
+    private func readBatches(after inFlight: [String: Int64], earliestRetry: inout Double) -> [ForwardBatch]? {
+        do {
+            let now = Clock.monotonic()
+            var batches: [ForwardBatch] = []
+            for queue in try store.queuesWithPending() {
+                if let retry = queueRetries[queue], retry.notBefore > now {
+                    earliestRetry = min(earliestRetry, retry.notBefore)
+                    continue
+                }
+                let after = inFlight[queue] ?? cursors[queue] ?? 0
+                if let batch = try ForwardBatch.read(from: store, queue: queue, afterID: after, limit: settings.batchSize) {
+                    batches.append(batch)
+                }
+            }
+            if outboxFailing {
+                outboxFailing = false
+                logger.info("reading the outbox works again")
+            }
+            return batches
+        } catch {
+            if !outboxFailing {
+                outboxFailing = true
+                logger.warning("reading the outbox failed; retrying", metadata: ["error": "\(error)"])
+            }
+            return nil
+        }
+    }
+
     /// Sends the batches in one pipelined round trip (after one more for list lengths when a batch holds
-    /// `exists` events) and settles each outcome. Throws only connection-level or transient errors.
+    /// `exists` events), reads the next round's batches while Redis works, and settles each outcome.
+    /// Throws only connection-level or transient errors.
     private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws(RedisError) -> Int {
         var batches = batches
         try decideSkips(&batches, over: session)
         let queues = Array(Set(batches.map(\.queue)))
-        var commands = batches.map { $0.scriptCall(sha: session.scriptSHA, watermarkKey: watermarkKey($0.queue)) }
-        commands += queues.map { [Array("LLEN".utf8), Array($0.utf8)] }
-        let replies = try session.connection.pipeline(commands)
+        var commands = RESPCommands()
+        for batch in batches {
+            batch.appendScriptCall(to: &commands, sha: session.scriptSHA, watermarkKey: watermarkKey(batch.queue))
+        }
+        for queue in queues { commands.append("LLEN", queue) }
+        try session.connection.send(commands)
+        var unused = Double.infinity
+        let inFlight = Dictionary(batches.map { ($0.queue, $0.ids.upperBound) }, uniquingKeysWith: max)
+        prefetched = readBatches(after: inFlight, earliestRetry: &unused)
+        let replies = try session.connection.receive(commands.count)
         for (index, queue) in queues.enumerated() {
             if case .integer(let length) = replies[batches.count + index] {
                 board.publish(queue: queue, length: Int(length))
@@ -120,6 +149,8 @@ final class Forwarder {
         for (batch, reply) in zip(batches, replies) {
             switch reply {
             case .error(let text):
+                // The next batch of this queue was read above this one: it must not go before it.
+                prefetched?.removeAll { $0.queue == batch.queue }
                 let error = RedisError.reply(text)
                 if case .reply(let prefix) = error.kind, prefix == "NOSCRIPT" {
                     try session.loadScript()
@@ -253,6 +284,7 @@ final class Forwarder {
             throw RedisError(kind: .connection, detail: "cannot read the outbox to reconcile: \(error)")
         }
         cursors.removeAll()
+        prefetched = nil
         guard !queues.isEmpty else { return }
         let replies = try session.connection.pipeline(queues.map { ["GET", watermarkKey($0)].map { Array($0.utf8) } })
         for (queue, reply) in zip(queues, replies) {
@@ -302,6 +334,7 @@ final class Forwarder {
     private func lost(session error: RedisError) {
         session = nil
         cursors.removeAll()
+        prefetched = nil
         lastError = error
         if downSince == nil {
             downSince = Clock.monotonic()

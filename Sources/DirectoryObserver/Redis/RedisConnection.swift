@@ -57,19 +57,45 @@ public final class RedisConnection {
         try command(arguments.map { Array($0.utf8) })
     }
 
-    /// Pipelining: appends every command, then reads exactly one reply per command, in one round trip.
+    /// Pipelining: sends every command, then reads exactly one reply per command, in one round trip.
     /// Error replies come back as `.error` in their own slot; a connection-level failure throws and
     /// breaks the connection.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        var encoded = RESPCommands()
+        for arguments in commands { encoded.append(arguments) }
+        return try pipeline(encoded)
+    }
+
+    /// Sends encoded commands and reads one reply per command, in one round trip.
+    public func pipeline(_ commands: RESPCommands) throws(RedisError) -> [RedisReply] {
+        try send(commands)
+        return try receive(commands.count)
+    }
+
+    /// Writes encoded commands out without waiting for their replies: the caller may work while Redis
+    /// runs them, then must read exactly `commands.count` replies with `receive` before sending more
+    /// that it wants answered in order.
+    public func send(_ commands: RESPCommands) throws(RedisError) {
         if let failure { throw failure }
-        for arguments in commands {
-            try append(arguments)
+        let appended = commands.bytes.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
-        // The first redisGetReply flushes the appended commands with write(2).
+        guard appended == REDIS_OK else { throw contextFailure() }
+        try Self.withSIGPIPEBlocked { () throws(RedisError) in
+            var done: Int32 = 0
+            while done == 0 {
+                guard redisBufferWrite(context, &done) == REDIS_OK else { throw contextFailure() }
+            }
+        }
+    }
+
+    /// Reads `count` replies, in order (anything still unsent is written first).
+    public func receive(_ count: Int) throws(RedisError) -> [RedisReply] {
+        if let failure { throw failure }
         return try Self.withSIGPIPEBlocked { () throws(RedisError) -> [RedisReply] in
             var replies: [RedisReply] = []
-            replies.reserveCapacity(commands.count)
-            for _ in commands {
+            replies.reserveCapacity(count)
+            for _ in 0..<count {
                 var raw: UnsafeMutableRawPointer?
                 guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
                     throw contextFailure()
@@ -97,34 +123,6 @@ public final class RedisConnection {
     }
 
     // MARK: - Internals
-
-    /// Copies the arguments into one contiguous buffer and hands hiredis pointers with explicit lengths,
-    /// so values may hold any byte, NUL included.
-    private func append(_ arguments: [[UInt8]]) throws(RedisError) {
-        let total = arguments.reduce(0) { $0 + $1.count }
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)
-        defer { storage.deallocate() }
-        var pointers: [UnsafePointer<CChar>?] = []
-        var lengths: [Int] = []
-        pointers.reserveCapacity(arguments.count)
-        lengths.reserveCapacity(arguments.count)
-        var offset = 0
-        for argument in arguments {
-            let destination = storage.baseAddress! + offset
-            argument.withUnsafeBytes { bytes in
-                if let source = bytes.baseAddress { destination.copyMemory(from: source, byteCount: bytes.count) }
-            }
-            pointers.append(UnsafePointer(destination.assumingMemoryBound(to: CChar.self)))
-            lengths.append(argument.count)
-            offset += argument.count
-        }
-        let code = pointers.withUnsafeMutableBufferPointer { argv in
-            lengths.withUnsafeBufferPointer { argvlen in
-                redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-            }
-        }
-        guard code == REDIS_OK else { throw contextFailure() }
-    }
 
     /// Runs `body` with SIGPIPE blocked on the calling thread. hiredis sends with write(2), not
     /// send(MSG_NOSIGNAL): writing to a socket the server has reset (it died while a large pipeline was

@@ -14,12 +14,22 @@ public enum EventMessage {
         }
     }
 
-    /// Encodes one message from raw bytes (the forwarder reads them straight from SQLite's buffers).
+    /// Encodes one message from raw bytes.
     public static func encode(
         directory: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>, event: String, timestamp: Double
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(80 + directory.count + filename.count * 2)
+        append(directory: directory, filename: filename, event: event, timestamp: timestamp, to: &out)
+        return out
+    }
+
+    /// Appends one message to `out` (the forwarder encodes straight from SQLite's buffers into a buffer
+    /// it reuses).
+    public static func append(
+        directory: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>, event: String, timestamp: Double,
+        to out: inout [UInt8]
+    ) {
         out.append(contentsOf: #"{"directory": "#.utf8)
         appendString(directory, to: &out)
         out.append(contentsOf: #", "filename": "#.utf8)
@@ -29,7 +39,6 @@ public enum EventMessage {
         out.append(contentsOf: #"", "event_timestamp": "#.utf8)
         out.append(contentsOf: pythonFloat(timestamp).utf8)
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
     /// A Double as Python's `repr` writes it (the shortest text that round-trips; `1.0`, not `1`).
@@ -54,6 +63,15 @@ public enum EventMessage {
         out.append(UInt8(ascii: "\""))
         var index = 0
         while index < bytes.count {
+            // The usual case first: a run of printable ASCII that needs no escape, copied in one go.
+            let runStart = index
+            while index < bytes.count, bytes[index] >= 0x20, bytes[index] < 0x7F, bytes[index] != 0x22,
+                bytes[index] != 0x5C
+            {
+                index += 1
+            }
+            if index > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte < 0x80 {
                 appendASCII(byte, to: &out)
