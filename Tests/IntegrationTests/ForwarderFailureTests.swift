@@ -9,6 +9,35 @@ import Testing
 struct ForwarderFailureTests {
     // MARK: - Permanent errors
 
+    /// The forwarder reads a queue's next batch while the previous one is in flight; when Redis refuses
+    /// the one in flight, the next must not go first (its ids would move the watermark past the refused
+    /// events, which would then never be pushed).
+    @Test("a batch Redis refuses holds back the batch read after it; once accepted, all arrive in order")
+    func refusedBatchHoldsBackTheNext() throws {
+        let server = try RedisServer()
+        let fixture = try ForwarderFixture()
+        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 300)
+        try fixture.append(events)
+        let (forwarder, store) = try fixture.forwarder(
+            fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 100)))
+        defer { try? store.close() }
+        // The delivery script refuses a counter that INCRBY could not add to, before any write.
+        try server.command("SET", "jobs:count", "not a number")
+        #expect(forwarder.round() == .progress(0))
+        #expect(try server.length("jobs") == 0)
+        try server.command("DEL", "jobs:count")
+        var rounds = 0
+        while case let round = forwarder.round(), round != .idle {
+            if case .waiting = round { usleep(20_000) }
+            rounds += 1
+            try #require(rounds < 50)
+        }
+        #expect(fixture.writer.flush())
+        #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
+        #expect(try server.integer("jobs:count") == 300)
+        #expect(try fixture.count(.delivered) == 300)
+    }
+
     @Test("WRONGTYPE on one queue: after max_attempts its batches are dead, the other queue keeps flowing")
     func wrongTypeGoesDead() throws {
         let server = try RedisServer()
