@@ -120,14 +120,6 @@ public final class OutboxStore {
         return count
     }
 
-    /// The highest id delivered for `queue` (0 when none).
-    public func deliveredThrough(queue: String) throws(SQLiteError) -> Int64 {
-        let select = try statement("SELECT \(EventStateSQL.deliveredThrough(queueParameter: 1))")
-        defer { select.reset() }
-        try select.bind(queue, at: 1)
-        return try select.step() ? select.int64(0) : 0
-    }
-
     /// Records that the pending events of `queue` up to `id` are delivered at `time`. A delivery at or
     /// below the queue's last one changes nothing (it would only misdate events delivered earlier).
     private func recordDelivery(queue: String, through id: Int64, at time: Double) throws(SQLiteError) {
