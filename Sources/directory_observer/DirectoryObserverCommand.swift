@@ -15,11 +15,21 @@ struct DirectoryObserverCommand: ParsableCommand {
 
     static func main() {
         do {
+            try rejectUnknownCommand(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot()
             try command.run()
         } catch {
             exit(withOneLine: error)
         }
+    }
+
+    /// A first word that is neither an option nor a command would otherwise reach the default command,
+    /// `run`, and come back as a puzzling "Missing expected argument '--config'".
+    private static func rejectUnknownCommand(_ arguments: [String]) throws {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.map { $0._commandName }
+        guard !names.contains(first), first != "help" else { return }
+        throw ValidationError("unknown command '\(first)' (commands: \(names.joined(separator: ", ")))")
     }
 
     /// Prints help to stdout (exit 0), or the error's message as one line on stderr with its exit code.

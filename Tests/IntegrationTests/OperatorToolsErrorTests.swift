@@ -41,6 +41,9 @@ struct OperatorToolsErrorTests {
         Case(arguments: ["outbox", "stats"], mentions: "--outbox"),
         Case(arguments: ["outbox", "stats", "--outbox", "OUTBOX", "--frobnicate"], mentions: "--frobnicate"),
         Case(arguments: ["outbox", "stats", "--outbox", "NOTOUTBOX"], mentions: "not an SQLite database"),
+        Case(
+            arguments: ["stauts", "--outbox", "OUTBOX"],
+            mentions: "unknown command 'stauts' (commands: run, check-config, outbox, replay, drain)"),
         Case(arguments: ["replay", "--outbox", "NOTOUTBOX", "--state", "dead"], mentions: "not an SQLite database"),
     ]
 
