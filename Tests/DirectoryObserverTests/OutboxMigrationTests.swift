@@ -51,6 +51,24 @@ struct OutboxMigrationTests {
         #expect(try OutboxFile.schemaVersion(of: again) == Migrations.latestVersion)
     }
 
+    @Test("creating an outbox removes what a killed creation left, and keeps a live one's")
+    func staleCreationsRemoved() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let gone = finished.processIdentifier
+        let stale = ["o.sqlite3.creating-\(gone)", "o.sqlite3.creating-\(gone)-wal"]
+        let kept = ["o.sqlite3.creating-1", "o.sqlite3.creating-\(gone).bak", "other.sqlite3.creating-\(gone)"]
+        for name in stale + kept {
+            try Data("half made".utf8).write(to: URL(fileURLWithPath: directory.file(name)))
+        }
+        _ = try OutboxFile.open(path: directory.file("o.sqlite3"), access: .daemon)
+        #expect(Set(directory.names()) == Set(kept + ["o.sqlite3"]))
+    }
+
     @Test("two new outboxes get different uuids")
     func uuidsDiffer() throws {
         let directory = try TemporaryDirectory()

@@ -137,6 +137,22 @@ public enum OutboxFile {
         return directory.isEmpty ? "." : directory
     }
 
+    /// Removes what a creation killed midway left beside `path` (`<name>.creating-<pid>` and its `-wal`,
+    /// `-shm` or `-journal`) once that process is gone. A creation still running elsewhere is left alone.
+    private static func removeStaleCreations(of path: String) {
+        let directory = directory(of: path)
+        let prefix = (path as NSString).lastPathComponent + ".creating-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            let suffix = rest.dropFirst(digits.count)
+            guard let pid = pid_t(digits), ["", "-wal", "-shm", "-journal"].contains(suffix) else { continue }
+            guard kill(pid, 0) == -1 && errno == ESRCH else { continue }
+            unlink(directory + "/" + name)
+        }
+    }
+
     private static func create(path: String) throws(OutboxError) {
         let directory = directory(of: path)
         var isDirectory: ObjCBool = false
@@ -146,6 +162,7 @@ public enum OutboxFile {
         guard access(directory, W_OK) == 0 else {
             throw OutboxError(path: path, reason: .notWritable("directory \(directory)"))
         }
+        removeStaleCreations(of: path)
         let temporary = path + ".creating-\(getpid())"
         unlink(temporary)
         unlink(temporary + "-wal")
