@@ -151,7 +151,7 @@ struct OutboxBenchmark {
         while true {
             let batch = try reader.pendingBatch(queue: "bench", afterID: after, limit: 4096)
             guard let first = batch.first, let last = batch.last else { break }
-            writer.markDelivered(queue: "bench", ids: first.id...last.id, skipped: [])
+            writer.markDelivered(queue: "bench", through: last.id, skipped: [])
             after = last.id
             read += batch.count
         }
@@ -187,8 +187,7 @@ struct OutboxBenchmark {
                 try fill.run([.integer(Int64(pruneRows)), .real(settled), .real(settled)])
                 // Delivered the way the forwarder delivers a backlog: 4096 events a batch.
                 for through in Array(stride(from: 4_096, to: pruneRows, by: 4_096)) + [pruneRows] {
-                    let first = Int64(max(1, through - 4_095))
-                    try store.markDelivered(queue: "bench", ids: first...Int64(through), skipped: [], at: settled)
+                    try store.markDelivered(queue: "bench", through: Int64(through), skipped: [], at: settled)
                 }
             }
             try store.close()

@@ -27,7 +27,7 @@ struct OutboxListingTests {
         let store = try openStore(directory)
         // Delivery goes in id order per queue: the delivered event is the queue's oldest.
         let delivered = try store.insert(event("e", queue: "q", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
+        try store.markDelivered(queue: "q", through: delivered, skipped: [], at: 1)
         try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
         try store.insert(event("c", queue: "q", directory: "/elsewhere"), createdAt: 1)
         try store.insert(event("d", queue: "other", directory: "/d"), createdAt: 1)

@@ -115,7 +115,7 @@ struct OutboxStoreTests {
         _ = try store.recordFailure(queue: "a", ids: ids[4]...ids[4], error: "WRONGTYPE", maxAttempts: 1)
 
         try store.markDelivered(
-            queue: "a", ids: ids[0]...after - 1, skipped: [SkippedEvent(id: ids[2], reason: "file gone")], at: 500)
+            queue: "a", through: after - 1, skipped: [SkippedEvent(id: ids[2], reason: "file gone")], at: 500)
 
         for (index, id) in ids.enumerated() {
             let stored = try #require(try store.event(id: id))
@@ -174,6 +174,10 @@ struct OutboxStoreTests {
         #expect(try store.recordFailure(queue: "a", ids: range, error: "again", maxAttempts: 3) == 0, "dead stay dead")
         #expect(try store.event(id: ids[0])?.attempts == 3)
         #expect(try store.pendingBatch(queue: "a", afterID: 0, limit: 10).map(\.id) == [ids[3]])
+        try store.markDelivered(queue: "a", through: ids[3], skipped: [], at: 9)
+        #expect(try store.recordFailure(queue: "a", ids: ids[3]...ids[3], error: "late", maxAttempts: 1) == 0)
+        let delivered = try #require(try store.event(id: ids[3]))
+        #expect(delivered.state == .delivered && delivered.attempts == 0, "a delivered event is never failed")
     }
 
     @Test("prune deletes only delivered and skipped events settled before the cutoff, at most limit a step")
@@ -188,11 +192,11 @@ struct OutboxStoreTests {
         let pending = try add("pending")
         let dead = try add("dead")
         for (offset, id) in oldDelivered.enumerated() {
-            try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: 100 + Double(offset))
+            try store.markDelivered(queue: "q", through: id, skipped: [], at: 100 + Double(offset))
         }
         try store.markDelivered(
-            queue: "q", ids: oldSkipped...oldSkipped, skipped: [SkippedEvent(id: oldSkipped, reason: "limit")], at: 50)
-        try store.markDelivered(queue: "q", ids: recent...recent, skipped: [], at: 1_000)
+            queue: "q", through: oldSkipped, skipped: [SkippedEvent(id: oldSkipped, reason: "limit")], at: 50)
+        try store.markDelivered(queue: "q", through: recent, skipped: [], at: 1_000)
         _ = try store.recordFailure(queue: "q", ids: dead...dead, error: "WRONGTYPE", maxAttempts: 1)
         #expect(try store.connection.integer("SELECT count(*) FROM deliveries") == 5)
 
@@ -257,7 +261,7 @@ struct OutboxStoreTests {
         let young = try store.insert(event("young"), createdAt: 10)
         let afterClockJump = try store.insert(event("after-clock-jump"), createdAt: 10)
         for (id, time) in [(old, 20.0), (young, 900), (afterClockJump, 30)] {
-            try store.markDelivered(queue: "q", ids: id...id, skipped: [], at: time)
+            try store.markDelivered(queue: "q", through: id, skipped: [], at: time)
         }
         #expect(try store.prune(settledBefore: 500, limit: 100, scanLimit: 100) == PruneStep(deleted: 1, finished: false))
         #expect(try store.event(id: old) == nil)
@@ -275,7 +279,7 @@ struct OutboxStoreTests {
         try store.insert(event("2", queue: "alpha"), createdAt: 1)
         try store.insert(event("3", queue: "alpha"), createdAt: 1)
         let done = try store.insert(event("4", queue: "mid"), createdAt: 1)
-        try store.markDelivered(queue: "mid", ids: done...done, skipped: [], at: 1)
+        try store.markDelivered(queue: "mid", through: done, skipped: [], at: 1)
         #expect(try store.queuesWithPending() == ["alpha", "zeta"])
     }
 
@@ -285,7 +289,7 @@ struct OutboxStoreTests {
         defer { directory.remove() }
         let store = try openStore(directory)
         let delivered = try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", ids: delivered...delivered, skipped: [], at: 1)
+        try store.markDelivered(queue: "q", through: delivered, skipped: [], at: 1)
         try store.insert(event("a", queue: "q", directory: "/d"), createdAt: 1)
         try store.insert(event("c", queue: "q", directory: "/other"), createdAt: 1)
         try store.insert(event("d", queue: "r", directory: "/d"), createdAt: 1)

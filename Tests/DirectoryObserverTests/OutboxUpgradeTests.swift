@@ -33,6 +33,22 @@ struct OutboxUpgradeTests {
         try connection.close()
     }
 
+    @Test("inspection, purge and replay refuse a schema-1 outbox in one line and leave it as it was")
+    func olderSchemaRefusedBesideADaemon() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        try makeVersion1(path, rows: [("a", .delivered, 100), ("a", .pending, nil)])
+        let before = FileManager.default.contents(atPath: path)
+        let expected = OutboxError(path: path, reason: .olderSchema(found: 1, known: Migrations.latestVersion))
+        #expect(throws: expected) { _ = try OutboxInspector(path: path) }
+        #expect(throws: expected) { _ = try OutboxMaintenance(path: path) }
+        #expect(expected.description.contains("start this version's daemon (or drain) once to upgrade it"))
+        #expect(FileManager.default.contents(atPath: path) == before)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        #expect(try connection.integer("PRAGMA user_version") == 1)
+    }
+
     @Test("upgrading keeps every event's state and delivered_at, and the queues flow on from where they were")
     func upgradeKeepsStates() throws {
         let directory = try TemporaryDirectory()
@@ -59,7 +75,7 @@ struct OutboxUpgradeTests {
         #expect(try store.connection.scalar("PRAGMA integrity_check") == .text("ok"))
 
         // The forwarder delivers on; the next prune removes what was delivered before the upgrade.
-        try store.markDelivered(queue: "a", ids: 6...8, skipped: [], at: 2_000)
+        try store.markDelivered(queue: "a", through: 8, skipped: [], at: 2_000)
         #expect(try store.event(id: 8)?.state == .delivered)
         #expect(try store.event(id: 6)?.deliveredAt == 2_000)
         #expect(try store.event(id: 7)?.state == .pending, "queue b is not delivered by a's batch")

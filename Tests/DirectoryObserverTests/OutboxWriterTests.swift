@@ -157,7 +157,7 @@ struct OutboxWriterTests {
         writer.append([event("a")])
         #expect(called.wait(timeout: .now() + 60) == .success)
         #expect(seen.withLock { $0 } == [1], "onCommit runs once, and sees the committed event")
-        writer.markDelivered(queue: "q", ids: 1...1, skipped: [])
+        writer.markDelivered(queue: "q", through: 1, skipped: [])
         #expect(writer.flush(timeout: 60))
         writer.stop()
         #expect(seen.withLock { $0 } == [1], "a barrier or a mark adds no event and calls no onCommit")
@@ -178,7 +178,7 @@ struct OutboxWriterTests {
         let ids = try store.pendingBatch(queue: "a", afterID: 0, limit: 10).map(\.id)
         #expect(ids.count == 6)
 
-        writer.markDelivered(queue: "a", ids: ids[0]...ids[1], skipped: [SkippedEvent(id: ids[1], reason: "gone")])
+        writer.markDelivered(queue: "a", through: ids[1], skipped: [SkippedEvent(id: ids[1], reason: "gone")])
         #expect(writer.markDelivered(queue: "a", upTo: ids[2]) == 1)
         #expect(writer.recordFailure(queue: "a", ids: ids[3]...ids[3], error: "WRONGTYPE", maxAttempts: 2) == 0)
         #expect(writer.recordFailure(queue: "a", ids: ids[3]...ids[3], error: "WRONGTYPE", maxAttempts: 2) == 1)

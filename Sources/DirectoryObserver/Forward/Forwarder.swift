@@ -159,7 +159,7 @@ final class Forwarder {
                 if error.isTransient { throw error }
                 settled += failed(batch, error: text)
             default:
-                writer.markDelivered(queue: batch.queue, ids: batch.ids, skipped: batch.skipped)
+                writer.markDelivered(queue: batch.queue, through: batch.ids.upperBound, skipped: batch.skipped)
                 cursors[batch.queue] = batch.ids.upperBound
                 if queueRetries.removeValue(forKey: batch.queue) != nil {
                     logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])

@@ -15,6 +15,9 @@ public struct OutboxError: Error, CustomStringConvertible, Sendable, Equatable {
         case foreignDatabase(applicationID: Int32)
         /// The schema is newer than this binary knows.
         case newerSchema(found: Int, known: Int)
+        /// The schema is older than this binary reads, and this command does not upgrade it (only the
+        /// daemon, or `drain`, does).
+        case olderSchema(found: Int, known: Int)
         /// `PRAGMA quick_check` did not answer `ok`.
         case integrity(String)
         /// Another process holds the outbox's lock.
@@ -55,6 +58,9 @@ public struct OutboxError: Error, CustomStringConvertible, Sendable, Equatable {
         case .newerSchema(let found, let known):
             return "outbox \(path) has schema version \(found), newer than this binary knows (\(known)): "
                 + "use a newer directory_observer"
+        case .olderSchema(let found, let known):
+            return "outbox \(path) has schema version \(found), older than this binary reads (\(known)): "
+                + "start this version's daemon (or drain) once to upgrade it; nothing was changed"
         case .integrity(let result):
             return "outbox \(path) fails its integrity check: \(result)"
         case .locked(let pid):

@@ -113,10 +113,14 @@ public enum OutboxFile {
         guard version <= Migrations.latestVersion else {
             throw OutboxError(path: path, reason: .newerSchema(found: version, known: Migrations.latestVersion))
         }
-        if migrate && version < Migrations.latestVersion {
-            try connection.transaction {
-                try apply(Migrations.steps.filter { $0.version > version }, to: connection)
-            }
+        guard version < Migrations.latestVersion else { return }
+        // The commands that run beside a daemon read this binary's schema only: a daemon of the older
+        // version may still hold the file, and only the daemon (or drain) that holds it may upgrade it.
+        guard migrate else {
+            throw OutboxError(path: path, reason: .olderSchema(found: version, known: Migrations.latestVersion))
+        }
+        try connection.transaction {
+            try apply(Migrations.steps.filter { $0.version > version }, to: connection)
         }
     }
 

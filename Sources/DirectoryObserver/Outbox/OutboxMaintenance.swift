@@ -34,6 +34,8 @@ public final class OutboxMaintenance {
 
     /// Deletes the events in `state` (of `queue` when given) whose `event_timestamp` is older than
     /// `cutoff` when given; returns how many. Pending events are refused: they have not been delivered.
+    /// It goes queue by queue, so every chunk is found through the index on (queue, state) instead of a
+    /// walk of the whole table inside a write transaction.
     public func purge(state: EventState, queue: String? = nil, olderThan cutoff: Double? = nil) throws(OutboxError)
         -> Int
     {
@@ -41,6 +43,20 @@ public final class OutboxMaintenance {
             throw OutboxError(
                 path: path, reason: .refused("purge refuses pending events: they have not been delivered yet"))
         }
+        var queues = [String]()
+        if let queue {
+            queues = [queue]
+        } else {
+            queues = try reading { () throws(SQLiteError) in try store.distinctQueues(in: "events") }
+        }
+        var deleted = 0
+        for queue in queues {
+            deleted += try purge(state: state, queue: queue, olderThan: cutoff)
+        }
+        return deleted
+    }
+
+    private func purge(state: EventState, queue: String, olderThan cutoff: Double?) throws(OutboxError) -> Int {
         var (condition, values) = EventFilter(queue: queue, state: state).condition
         if let cutoff {
             condition += " AND event_timestamp < ?"

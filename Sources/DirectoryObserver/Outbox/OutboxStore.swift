@@ -90,17 +90,19 @@ public final class OutboxStore {
     }
 
     /// Marks a forwarded batch: the `skipped` ids first (state `skipped`, with the reason), then every other
-    /// pending event of the queue up to `ids.upperBound` as delivered, by recording one delivery (see
-    /// `EventStateSQL`): the batch's rows themselves are not rewritten.
+    /// pending event of the queue up to `lastID` as delivered, by recording one delivery (see
+    /// `EventStateSQL`): the batch's rows themselves are not rewritten. Every pending event of the queue
+    /// up to `lastID` counts as delivered afterwards, so a batch must start at the queue's oldest pending
+    /// event, as the forwarder's batches do.
     public func markDelivered(
-        queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent], at time: Double
+        queue: String, through lastID: Int64, skipped: [SkippedEvent], at time: Double
     ) throws(SQLiteError) {
         let skip = try statement(
             "UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'")
         for event in skipped {
             try skip.run([.text(event.reason), .real(time), .integer(event.id)])
         }
-        try recordDelivery(queue: queue, through: ids.upperBound, at: time)
+        try recordDelivery(queue: queue, through: lastID, at: time)
     }
 
     /// Marks delivered every pending event of `queue` up to `id`: the Redis watermark says they are in.
@@ -132,23 +134,20 @@ public final class OutboxStore {
     }
 
     /// Counts one failed try for the pending events of `queue` in `ids`; those that reach `maxAttempts`
-    /// become `dead`. Returns how many went dead.
+    /// become `dead`. Returns how many went dead. Events already delivered are never touched, even if
+    /// `ids` reaches below the queue's last delivery.
     @discardableResult
     public func recordFailure(
         queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int
     ) throws(SQLiteError) -> Int {
+        let inBatch = "\(Self.pendingAfter) AND id <= ?3"
         let bump = try statement(
-            """
-            UPDATE events SET attempts = attempts + 1, last_error = ?
-            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ?
-            """)
-        try bump.run([.text(error), .text(queue), .integer(ids.lowerBound), .integer(ids.upperBound)])
-        let kill = try statement(
-            """
-            UPDATE events SET state = 'dead'
-            WHERE queue = ? AND state = 'pending' AND id BETWEEN ? AND ? AND attempts >= ?
-            """)
-        try kill.run([.text(queue), .integer(ids.lowerBound), .integer(ids.upperBound), .integer(Int64(maxAttempts))])
+            "UPDATE events SET attempts = attempts + 1, last_error = ?4 WHERE \(inBatch)")
+        try bump.run([.text(queue), .integer(ids.lowerBound - 1), .integer(ids.upperBound), .text(error)])
+        let kill = try statement("UPDATE events SET state = 'dead' WHERE \(inBatch) AND attempts >= ?4")
+        try kill.run([
+            .text(queue), .integer(ids.lowerBound - 1), .integer(ids.upperBound), .integer(Int64(maxAttempts)),
+        ])
         return connection.changes
     }
 
@@ -156,8 +155,8 @@ public final class OutboxStore {
     /// oldest first, queue by queue, then the deliveries no remaining event needs. Per queue it looks at
     /// the oldest `scanLimit` deliveries and goes up to the last one older than `cutoff`: every event of
     /// the queue up to it was settled by then (dead events are kept). The newest delivery of a queue is
-    /// kept: it says how far the queue is delivered. A step costs its own size, however many events the
-    /// outbox holds.
+    /// kept: it says how far the queue is delivered. A step reads at most `scanLimit` deliveries per queue
+    /// and deletes at most `limit` events, however many events the outbox holds.
     public func prune(settledBefore cutoff: Double, limit: Int, scanLimit: Int) throws(SQLiteError) -> PruneStep {
         var step = PruneStep(deleted: 0, finished: true)
         var budget = limit
@@ -240,7 +239,7 @@ public final class OutboxStore {
     }
 
     /// The distinct queue names of `table` (`events` or `deliveries`), in name order, one index probe each.
-    private func distinctQueues(in table: String) throws(SQLiteError) -> [String] {
+    func distinctQueues(in table: String) throws(SQLiteError) -> [String] {
         let index = table == "events" ? "INDEXED BY events_by_queue_state" : ""
         let next = try statement("SELECT queue FROM \(table) \(index) WHERE queue > ? ORDER BY queue LIMIT 1")
         var queues: [String] = []
@@ -311,7 +310,7 @@ public final class OutboxStore {
 public struct PruneStep: Sendable, Equatable {
     /// Events deleted.
     public var deleted: Int
-    /// True when the step found nothing left to delete: the next one can wait.
+    /// True when the step deleted nothing, neither events nor deliveries: the next one can wait.
     public var finished: Bool
 
     public init(deleted: Int, finished: Bool) {

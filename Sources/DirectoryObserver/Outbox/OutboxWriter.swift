@@ -19,7 +19,7 @@ public final class OutboxWriter: Sendable {
     private enum Request: Sendable {
         case append([NewEvent], completion: (@Sendable (Bool) -> Void)?)
         case listing(ListingRequest, completion: @Sendable (ListingOutcome?) -> Void)
-        case delivered(queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent])
+        case delivered(queue: String, lastID: Int64, skipped: [SkippedEvent])
         case deliveredUpTo(queue: String, id: Int64, completion: @Sendable (Int) -> Void)
         case failure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int,
             completion: @Sendable (Int) -> Void)
@@ -124,13 +124,13 @@ public final class OutboxWriter: Sendable {
         submit(.listing(listing, completion: completion))
     }
 
-    /// Marks a batch the forwarder pushed (see `OutboxStore.markDelivered(queue:ids:skipped:at:)`).
-    public func markDelivered(queue: String, ids: ClosedRange<Int64>, skipped: [SkippedEvent]) {
-        submit(.delivered(queue: queue, ids: ids, skipped: skipped))
+    /// Marks a batch the forwarder pushed (see `OutboxStore.markDelivered(queue:through:skipped:at:)`).
+    public func markDelivered(queue: String, through lastID: Int64, skipped: [SkippedEvent]) {
+        submit(.delivered(queue: queue, lastID: lastID, skipped: skipped))
     }
 
     /// Marks delivered every pending event of `queue` up to the Redis watermark `id`; blocks until committed
-    /// and returns how many events that delivered.
+    /// and returns how many events it delivered.
     public func markDelivered(queue: String, upTo id: Int64) -> Int {
         let done = DispatchSemaphore(value: 0)
         let changed = Mutex(0)
@@ -273,8 +273,8 @@ public final class OutboxWriter: Sendable {
                     let outcome = try store.insertListing(listing, maxPending: settings.maxPending, createdAt: now)
                     inserted = inserted || outcome.announced > 0
                     completions.append { completion(outcome) }
-                case .delivered(let queue, let ids, let skipped):
-                    try store.markDelivered(queue: queue, ids: ids, skipped: skipped, at: now)
+                case .delivered(let queue, let lastID, let skipped):
+                    try store.markDelivered(queue: queue, through: lastID, skipped: skipped, at: now)
                 case .deliveredUpTo(let queue, let id, let completion):
                     let changed = try store.markDelivered(queue: queue, upTo: id, at: now)
                     completions.append { completion(changed) }
