@@ -61,8 +61,14 @@ struct OutboxUpgradeTests {
         ]
         try makeVersion1(path, rows: rows)
 
-        let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
+        var upgrades: [[Int]] = []
+        let store = OutboxStore(
+            connection: try OutboxFile.open(path: path, access: .daemon) { upgrades.append([$0, $1]) })
+        #expect(upgrades == [[1, Migrations.latestVersion]], "the caller is told before the upgrade runs")
         #expect(try OutboxFile.schemaVersion(of: store.connection) == Migrations.latestVersion)
+        _ = try OutboxFile.open(path: path, access: .daemon) { upgrades.append([$0, $1]) }
+        _ = try OutboxFile.open(path: directory.file("new.sqlite3"), access: .daemon) { upgrades.append([$0, $1]) }
+        #expect(upgrades.count == 1, "neither an outbox at the latest schema nor a new one is upgraded")
         #expect(try OutboxFile.uuid(of: store.connection) == "v1-outbox")
         for (index, (_, state, deliveredAt)) in rows.enumerated() {
             let stored = try #require(try store.event(id: Int64(index + 1)))

@@ -20,10 +20,12 @@ public enum OutboxFile {
     /// The SQLite file header every database starts with.
     private static let sqliteMagic = Array("SQLite format 3\0".utf8)
 
-    /// Opens (and for the daemon, creates or migrates) the outbox at `path`.
-    public static func open(path: String, access: Access, sync: OutboxSettings.Sync = .full) throws(OutboxError)
-        -> SQLiteConnection
-    {
+    /// Opens (and for the daemon, creates or migrates) the outbox at `path`. `upgrading` is told the
+    /// schema versions before an existing outbox is migrated (an upgrade may copy every event).
+    public static func open(
+        path: String, access: Access, sync: OutboxSettings.Sync = .full,
+        upgrading: (_ from: Int, _ to: Int) -> Void = { _, _ in }
+    ) throws(OutboxError) -> SQLiteConnection {
         if !FileManager.default.fileExists(atPath: path) {
             guard case .daemon = access else { throw OutboxError(path: path, reason: .missing) }
             try create(path: path)
@@ -35,7 +37,7 @@ public enum OutboxFile {
             if access != .inspect && connection.isReadOnly {
                 throw OutboxError(path: path, reason: .notWritable("the file"))
             }
-            try checkVersion(connection, path: path, migrate: access == .daemon)
+            try checkVersion(connection, path: path, migrate: access == .daemon, upgrading: upgrading)
             if access == .daemon, let problem = try quickCheckProblem(connection) {
                 throw OutboxError(path: path, reason: .integrity(problem))
             }
@@ -108,7 +110,9 @@ public enum OutboxFile {
         return String(lines.first ?? Substring(text))
     }
 
-    private static func checkVersion(_ connection: SQLiteConnection, path: String, migrate: Bool) throws {
+    private static func checkVersion(
+        _ connection: SQLiteConnection, path: String, migrate: Bool, upgrading: (Int, Int) -> Void
+    ) throws {
         let version = try schemaVersion(of: connection)
         guard version <= Migrations.latestVersion else {
             throw OutboxError(path: path, reason: .newerSchema(found: version, known: Migrations.latestVersion))
@@ -119,6 +123,7 @@ public enum OutboxFile {
         guard migrate else {
             throw OutboxError(path: path, reason: .olderSchema(found: version, known: Migrations.latestVersion))
         }
+        upgrading(version, Migrations.latestVersion)
         try connection.transaction {
             try apply(Migrations.steps.filter { $0.version > version }, to: connection)
         }

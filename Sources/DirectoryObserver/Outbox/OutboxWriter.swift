@@ -77,7 +77,19 @@ public final class OutboxWriter: Sendable {
         let thread = Thread { [settings] in
             let store: OutboxStore
             do throws(OutboxError) {
-                let connection = try OutboxFile.open(path: settings.path, access: .daemon, sync: settings.sync)
+                var upgradeStarted: Double?
+                let connection = try OutboxFile.open(path: settings.path, access: .daemon, sync: settings.sync) {
+                    from, to in
+                    upgradeStarted = Clock.monotonic()
+                    logger.notice(
+                        "upgrading the outbox schema; this copies every event once",
+                        metadata: ["outbox.path": "\(settings.path)", "outbox.schema_from": "\(from)", "outbox.schema_to": "\(to)"])
+                }
+                if let upgradeStarted {
+                    logger.notice(
+                        "outbox schema upgraded",
+                        metadata: ["outbox.path": "\(settings.path)", "outbox.upgrade_s": "\(((Clock.monotonic() - upgradeStarted) * 10).rounded() / 10)"])
+                }
                 let uuid: String
                 do throws(SQLiteError) {
                     uuid = try OutboxFile.uuid(of: connection)
