@@ -153,6 +153,32 @@ struct OutboxStoreTests {
         #expect(try store.event(id: later)?.state == .pending, "a watermark beyond every id covers no later event")
     }
 
+    @Test("deliveries of a queue less than a second apart share one row, dated by the latest")
+    func deliveriesCoalesce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try openStore(directory)
+        let ids = try (0..<6).map { try store.insert(event("a\($0)", queue: "a"), createdAt: 1) }
+        let other = try store.insert(event("b", queue: "b"), createdAt: 1)
+        func rows() throws -> Int64 { try store.connection.integer("SELECT count(*) FROM deliveries") }
+
+        try store.markDelivered(queue: "a", through: ids[0], skipped: [], at: 100.0)
+        try store.markDelivered(queue: "a", through: ids[1], skipped: [], at: 100.4)
+        try store.markDelivered(queue: "a", through: ids[2], skipped: [], at: 100.9)
+        #expect(try rows() == 1, "three deliveries within a second: one row")
+        #expect(try ids[0...2].map { try store.event(id: $0)?.deliveredAt } == [100.9, 100.9, 100.9])
+        try store.markDelivered(queue: "b", through: other, skipped: [], at: 100.95)
+        #expect(try rows() == 2, "another queue has rows of its own")
+        try store.markDelivered(queue: "a", through: ids[3], skipped: [], at: 102.0)
+        #expect(try rows() == 3, "a second or more after the last: a new row")
+        try store.markDelivered(queue: "a", through: ids[4], skipped: [], at: 50)
+        #expect(try rows() == 4, "a clock stepped back: a new row, the earlier events keep their time")
+        #expect(try store.event(id: ids[3])?.deliveredAt == 102.0)
+        #expect(try store.event(id: ids[4])?.deliveredAt == 50)
+        let states = try ids.map { try store.event(id: $0)?.state }
+        #expect(states == [.delivered, .delivered, .delivered, .delivered, .delivered, .pending])
+    }
+
     @Test("recordFailure counts attempts and makes the events dead at maxAttempts")
     func recordFailureToDead() throws {
         let directory = try TemporaryDirectory()
