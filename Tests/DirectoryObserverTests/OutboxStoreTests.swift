@@ -153,7 +153,23 @@ struct OutboxStoreTests {
         #expect(try store.event(id: later)?.state == .pending, "a watermark beyond every id covers no later event")
     }
 
-    @Test("deliveries of a queue less than a second apart share one row, dated by the latest")
+    @Test("a steady trickle of deliveries adds a row a second, and those rows age and are pruned")
+    func trickleOfDeliveriesIsPruned() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try openStore(directory)
+        // One event every half second for five seconds, each delivered on its own.
+        for step in 0..<10 {
+            let id = try store.insert(event("t\(step)"), createdAt: 100 + Double(step) / 2)
+            try store.markDelivered(queue: "q", through: id, skipped: [], at: 100 + Double(step) / 2 + 0.1)
+        }
+        #expect(try store.connection.integer("SELECT count(*) FROM deliveries") == 5, "one row per second")
+        let step = try store.prune(settledBefore: 103, limit: 100, scanLimit: 100)
+        #expect(step.deleted == 6, "the events delivered in seconds 100, 101 and 102")
+        #expect(try store.connection.integer("SELECT count(*) FROM events") == 4)
+    }
+
+    @Test("deliveries of a queue within one second share one row, dated by the latest")
     func deliveriesCoalesce() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -122,25 +122,21 @@ public final class OutboxStore {
         return count
     }
 
-    /// Deliveries of one queue less than this many seconds apart share one row of `deliveries`: at a
-    /// steady trickle every event is a batch of its own, and a row per event would grow the outbox by a
-    /// row per event for the whole retention. The events of a shared row read as delivered at its
-    /// latest time, at most this much later than they were.
-    static let deliveryCoalescingWindow = 1.0
-
-    /// Records that the pending events of `queue` up to `id` are delivered at `time`: the queue's last
-    /// delivery is extended when it was made less than `deliveryCoalescingWindow` before `time` (not after:
-    /// a clock stepped back gets a row of its own), a row is added otherwise.
-    /// A delivery at or below the queue's last one changes nothing (it would only misdate events
-    /// delivered earlier).
+    /// Records that the pending events of `queue` up to `id` are delivered at `time`. Deliveries of one
+    /// queue within the same second of the clock share one row: the queue's last delivery is extended
+    /// (through `id`, dated `time`) when it was made earlier in that second, and a row is added otherwise.
+    /// At a steady trickle every event is a batch of its own, and a row per event would grow the outbox
+    /// by a row per event for the whole retention; a row per second still ages, so pruning goes on. The
+    /// events of a shared row read as delivered at its latest time, less than a second late. A delivery
+    /// at or below the queue's last one changes nothing (it would only misdate events delivered earlier).
     private func recordDelivery(queue: String, through id: Int64, at time: Double) throws(SQLiteError) {
         let extend = try statement(
             """
             UPDATE deliveries SET through_id = ?2, delivered_at = ?3
             WHERE queue = ?1 AND through_id = \(EventStateSQL.deliveredThrough(queueParameter: 1))
-                AND through_id < ?2 AND delivered_at > ?3 - ?4 AND delivered_at <= ?3
+                AND through_id < ?2 AND delivered_at <= ?3 AND CAST(delivered_at AS INTEGER) = CAST(?3 AS INTEGER)
             """)
-        try extend.run([.text(queue), .integer(id), .real(time), .real(Self.deliveryCoalescingWindow)])
+        try extend.run([.text(queue), .integer(id), .real(time)])
         guard connection.changes == 0 else { return }
         let insert = try statement(
             """
