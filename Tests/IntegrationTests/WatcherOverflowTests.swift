@@ -145,8 +145,11 @@ enum Threads {
         }
     }
 
+    /// A thread that has ended meanwhile (ESRCH) needs no affinity: the tests run in parallel, and a
+    /// thread of another test found in poll(2) beside the watcher may be gone by the time it is unpinned.
     private static func setAffinity(_ tid: pid_t, _ set: inout cpu_set_t) throws {
-        guard try affinityCall("sched_setaffinity")(tid, MemoryLayout<cpu_set_t>.size, &set) == 0 else {
+        guard try affinityCall("sched_setaffinity")(tid, MemoryLayout<cpu_set_t>.size, &set) == 0 || errno == ESRCH
+        else {
             throw SystemError(call: "sched_setaffinity(\(tid))", errno: errno)
         }
     }
@@ -203,7 +206,7 @@ enum Threads {
 
     /// Sets the nice value of one thread (Linux: PRIO_PROCESS with a thread id).
     static func renice(_ tid: pid_t, to value: Int32) throws {
-        guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), value) == 0 else {
+        guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), value) == 0 || errno == ESRCH else {
             throw SystemError(call: "setpriority(\(tid), \(value))", errno: errno)
         }
     }
