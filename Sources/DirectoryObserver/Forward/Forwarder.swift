@@ -38,6 +38,10 @@ final class Forwarder {
     /// The next round's batches, read while the previous round's scripts ran; nil or empty when there are
     /// none (the next round reads the outbox afresh).
     private var prefetched: [ForwardBatch]?
+    /// The round's commands; kept between rounds so its memory is reused.
+    private var commands = RESPCommands()
+    /// Buffers of finished batches, for the next ones (see `ForwardBatch.Storage`).
+    private var spareStorage: [ForwardBatch.Storage] = []
     private var queueRetries: [String: (notBefore: Double, backoff: Backoff)] = [:]
     private var connectBackoff: Backoff
     private var downSince: Double?
@@ -105,8 +109,13 @@ final class Forwarder {
                     continue
                 }
                 let after = inFlight[queue] ?? cursors[queue] ?? 0
-                if let batch = try ForwardBatch.read(from: store, queue: queue, afterID: after, limit: settings.batchSize) {
+                let storage = spareStorage.popLast() ?? ForwardBatch.Storage()
+                if let batch = try ForwardBatch.read(
+                    from: store, queue: queue, afterID: after, limit: settings.batchSize, storage: storage)
+                {
                     batches.append(batch)
+                } else {
+                    spareStorage.append(storage)
                 }
             }
             if outboxFailing {
@@ -130,7 +139,7 @@ final class Forwarder {
         var batches = batches
         try decideSkips(&batches, over: session)
         let queues = Array(Set(batches.map(\.queue)))
-        var commands = RESPCommands()
+        commands.removeAll()
         for batch in batches {
             batch.appendScriptCall(to: &commands, sha: session.scriptSHA, watermarkKey: watermarkKey(batch.queue))
         }
@@ -169,8 +178,12 @@ final class Forwarder {
                     "batch delivered", metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(batch.events.count)"])
             }
         }
+        spareStorage += batches.prefix(max(0, Self.spareStorageLimit - spareStorage.count)).map(\.releasedStorage)
         return settled
     }
+
+    /// Spare batch buffers kept at most (a round holds a batch per queue, and the next round's too).
+    private static let spareStorageLimit = 8
 
     /// While idle, once a second, publishes the length of every list that has a `poll_queue_limit`, so
     /// the watcher's listings never go by a length that a consumer has since drained.

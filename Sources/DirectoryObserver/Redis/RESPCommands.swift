@@ -9,6 +9,12 @@ public struct RESPCommands: Sendable {
 
     public init() {}
 
+    /// Empties the buffer, keeping its memory for the next round.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
     /// Appends a whole command.
     public mutating func append(_ arguments: [[UInt8]]) {
         begin(argumentCount: arguments.count)

@@ -74,18 +74,35 @@ public final class RedisConnection {
 
     /// Writes encoded commands out without waiting for their replies: the caller may work while Redis
     /// runs them, then must read exactly `commands.count` replies with `receive` before sending more
-    /// that it wants answered in order.
+    /// that it wants answered in order. The bytes go straight from `commands` to the socket (hiredis's
+    /// own output buffer stays empty, so its reads are unaffected): a round of a few megabytes is not
+    /// copied into a buffer that grows by doubling and is freed after every write.
     public func send(_ commands: RESPCommands) throws(RedisError) {
         if let failure { throw failure }
-        let appended = commands.bytes.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
-        }
-        guard appended == REDIS_OK else { throw contextFailure() }
-        try Self.withSIGPIPEBlocked { () throws(RedisError) in
-            var done: Int32 = 0
-            while done == 0 {
-                guard redisBufferWrite(context, &done) == REDIS_OK else { throw contextFailure() }
+        let fd = context.pointee.fd
+        let endpoint = endpoint
+        let outcome = try Self.withSIGPIPEBlocked { () -> RedisError? in
+            commands.bytes.withUnsafeBytes { bytes -> RedisError? in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written >= 0 {
+                        offset += written
+                        continue
+                    }
+                    let code = errno
+                    if code == EINTR { continue }
+                    let detail = "\(endpoint): write: \(String(cString: strerror(code)))"
+                    let timedOut = code == EAGAIN || code == EWOULDBLOCK
+                    return RedisError(kind: timedOut ? .timeout : .connection, detail: detail)
+                }
+                return nil
             }
+        }
+        if let outcome {
+            // Part of a command may have gone out: the connection cannot be used again.
+            failure = outcome
+            throw outcome
         }
     }
 
