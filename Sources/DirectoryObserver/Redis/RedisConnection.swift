@@ -86,11 +86,11 @@ public final class RedisConnection {
                 var offset = 0
                 while offset < bytes.count {
                     let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written >= 0 {
+                    if written > 0 {
                         offset += written
                         continue
                     }
-                    let code = errno
+                    let code = written == 0 ? EPIPE : errno
                     if code == EINTR { continue }
                     let detail = "\(endpoint): write: \(String(cString: strerror(code)))"
                     let timedOut = code == EAGAIN || code == EWOULDBLOCK
