@@ -9,6 +9,7 @@ struct DirectoryObserverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory_observer",
         abstract: "Watch directories and announce every new file on a Redis list, through a durable outbox.",
+        version: ProductVersion.line,
         subcommands: [Run.self, CheckConfig.self, Outbox.self, Replay.self, DrainCommand.self],
         defaultSubcommand: Run.self
     )

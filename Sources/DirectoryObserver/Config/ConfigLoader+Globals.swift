@@ -36,6 +36,7 @@ extension ConfigLoader {
         GlobalKey(name: "retry_initial", defaultText: "0.1", kind: .number),
         GlobalKey(name: "retry_max", defaultText: "30", kind: .number),
         GlobalKey(name: "max_attempts", defaultText: "10", kind: .number),
+        GlobalKey(name: "metrics_listen", defaultText: "", kind: .text),
     ]
 
     /// Throws when two active sections give a global key different values, naming both sections, the key
@@ -138,6 +139,15 @@ extension ConfigLoader {
             throw section.error("max_attempts", section.find("max_attempts"), "must be 1 or more")
         }
         return RetrySettings(initial: initial, maximum: maximum, maxAttempts: attempts)
+    }
+
+    /// `metrics_listen`; nil (no endpoint) when unset or empty.
+    static func metricsListen(_ section: SectionValues) throws(ConfigError) -> ListenAddress? {
+        guard let found = section.find("metrics_listen"), !found.value.isEmpty else { return nil }
+        guard let address = ListenAddress(parsing: found.value) else {
+            throw section.error("metrics_listen", found, "expected host:port (127.0.0.1:9464, [::1]:9464)")
+        }
+        return address
     }
 
     /// `monitor_inactivitytimeout`; nil (off) when ≤ 0.

@@ -53,7 +53,9 @@ public enum ConfigLoader {
             redis: try redisSettings(first, environment: environment, workingDirectory: workingDirectory),
             outbox: try outboxSettings(first, environment: environment, workingDirectory: workingDirectory),
             retry: try retrySettings(first),
-            inactivityTimeout: try inactivityTimeout(first))
+            inactivityTimeout: try inactivityTimeout(first),
+            metricsListen: try metricsListen(first),
+            unknownKeys: unknownKeys(in: ini))
     }
 
     // MARK: - Locating the file

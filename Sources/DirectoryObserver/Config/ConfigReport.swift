@@ -5,7 +5,7 @@ public enum ConfigReport {
     /// The configuration as a pretty-printed JSON object with a stable key order:
     /// `{"file", "monitors": [{"section", "directory", "queue", "counter", "forced_poll", "poll_queue_limit",
     /// "timeout", "only", "ignore", "announce"}], "redis": {…, "password_set"}, "outbox": {…}, "retry": {…},
-    /// "monitor_inactivitytimeout"}`.
+    /// "monitor_inactivitytimeout", "metrics_listen"}`.
     public static func json(_ configuration: Configuration) -> String {
         jsonValue(configuration).rendered()
     }
@@ -49,6 +49,7 @@ public enum ConfigReport {
         lines.append("  max_attempts      \(retry.maxAttempts)")
         let inactivity = configuration.inactivityTimeout.map { "\(number($0)) s" } ?? "off"
         lines.append("monitor_inactivitytimeout  \(inactivity)")
+        lines.append("metrics_listen             \(configuration.metricsListen?.description ?? "off")")
         return lines.joined(separator: "\n")
     }
 
@@ -62,6 +63,7 @@ public enum ConfigReport {
             ("outbox", outboxValue(configuration.outbox)),
             ("retry", retryValue(configuration.retry)),
             ("monitor_inactivitytimeout", .seconds(configuration.inactivityTimeout)),
+            ("metrics_listen", .optional(configuration.metricsListen?.description)),
         ])
     }
 

@@ -10,10 +10,15 @@ public struct Configuration: Sendable, Equatable {
     public var retry: RetrySettings
     /// Seconds without any inotify event before the watch is rebuilt and listed; nil when off (≤ 0).
     public var inactivityTimeout: Double?
+    /// Where `/metrics` and `/healthz` are served; nil when `metrics_listen` is unset or empty.
+    public var metricsListen: ListenAddress?
+    /// Keys of the file that no rule reads (ignored, reported as warnings).
+    public var unknownKeys: [UnknownKey]
 
     public init(
         file: String, monitors: [MonitorConfig], redis: RedisSettings, outbox: OutboxSettings,
-        retry: RetrySettings, inactivityTimeout: Double?
+        retry: RetrySettings, inactivityTimeout: Double?, metricsListen: ListenAddress? = nil,
+        unknownKeys: [UnknownKey] = []
     ) {
         self.file = file
         self.monitors = monitors
@@ -21,6 +26,8 @@ public struct Configuration: Sendable, Equatable {
         self.outbox = outbox
         self.retry = retry
         self.inactivityTimeout = inactivityTimeout
+        self.metricsListen = metricsListen
+        self.unknownKeys = unknownKeys
     }
 
     /// The longest `timeout` of the monitors (10 s when there is none).

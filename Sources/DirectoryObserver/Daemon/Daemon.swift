@@ -15,6 +15,15 @@ public final class Daemon: Sendable {
     /// operator when something cannot start.
     public init(configuration: Configuration, logger: Logger) throws {
         self.logger = logger
+        for unknown in configuration.unknownKeys {
+            logger.warning(
+                "unknown key in the configuration; it is ignored",
+                metadata: [
+                    "config.file": "\(unknown.file)", "config.section": "\(unknown.section)",
+                    "config.key": "\(unknown.key)", "config.line": "\(unknown.line)",
+                    "config.did_you_mean": "\(unknown.suggestion ?? "")",
+                ])
+        }
         let filters = try configuration.monitors.map { monitor throws(ConfigError) in
             (monitor, try NameFilter(monitor: monitor, file: configuration.file))
         }

@@ -19,6 +19,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info (default), warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .customLong("log-format"), help: "plain (default) or json (one JSON object per line).")
+    var logFormat: LogFormat = .plain
+
     @Option(name: .long, help: ArgumentHelp("Use this outbox file instead of the configured one.", valueName: "PATH"))
     var outbox: String?
 
@@ -27,7 +30,7 @@ struct Run: ParsableCommand {
         if let outbox { configuration.outbox.path = outbox }
         signal(SIGPIPE, SIG_IGN)
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT, SIGHUP])
-        let destination = try LogBootstrap.start(path: log, level: logLevel)
+        let destination = try LogBootstrap.start(path: log, level: logLevel, format: logFormat)
         let logger = Logger(label: "directory_observer")
         let daemon = try Daemon(configuration: configuration, logger: logger)
         while true {
