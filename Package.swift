@@ -94,7 +94,9 @@ let package = Package(
             dependencies: [
                 "DirectoryObserver",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Files the tests read by path (the original's configuration layout, the scrape parser).
+            exclude: ["Fixtures"]
         ),
     ]
 )
