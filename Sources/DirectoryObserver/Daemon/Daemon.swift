@@ -9,11 +9,13 @@ public final class Daemon: Sendable {
     private let writer: OutboxWriter
     private let forwarder: ForwarderService
     private let watcher: WatcherService
+    private let operations: Operations
     private let logger: Logger
 
     /// Starts everything; throws `ConfigError`, `OutboxError` or `SystemError` with a message for the
-    /// operator when something cannot start.
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// operator when something cannot start. `environment` is read for systemd's `NOTIFY_SOCKET`,
+    /// `WATCHDOG_USEC` and `WATCHDOG_PID`.
+    public init(configuration: Configuration, logger: Logger, environment: [String: String] = [:]) throws {
         self.logger = logger
         for unknown in configuration.unknownKeys {
             logger.warning(
@@ -27,16 +29,19 @@ public final class Daemon: Sendable {
         let filters = try configuration.monitors.map { monitor throws(ConfigError) in
             (monitor, try NameFilter(monitor: monitor, file: configuration.file))
         }
+        operations = try Operations(configuration: configuration, environment: environment, logger: logger)
+        let metrics = operations.metrics
         lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         let work = WakeSignal()
-        writer = try OutboxWriter(settings: configuration.outbox, logger: logger) { work.signal() }
+        writer = try OutboxWriter(settings: configuration.outbox, logger: logger, metrics: metrics) { work.signal() }
         let board = QueueLengthBoard()
+        var forwarderSettings = ForwarderSettings(configuration: configuration)
+        forwarderSettings.metrics = metrics
         forwarder = try ForwarderService(
-            settings: ForwarderSettings(configuration: configuration), writer: writer, board: board, work: work,
-            logger: logger)
+            settings: forwarderSettings, writer: writer, board: board, work: work, logger: logger)
         watcher = try WatcherService(
             monitors: filters, writer: writer, board: board, inactivityTimeout: configuration.inactivityTimeout,
-            logger: logger)
+            logger: logger, metrics: metrics)
         writer.setRecoveryHandler { [watcher] in watcher.requestListing() }
         logger.info(
             "directory_observer started",
@@ -44,15 +49,18 @@ public final class Daemon: Sendable {
                 "config.file": "\(configuration.file)", "outbox.path": "\(configuration.outbox.path)",
                 "outbox.uuid": "\(writer.uuid)", "monitors": "\(configuration.monitors.count)",
             ])
+        try operations.started(outbox: writer.path)
     }
 
     /// Stops in order: watcher, forwarder, writer (commits what was read), then the lock.
     public func stop() {
         logger.info("directory_observer stopping")
+        operations.stopping()
         watcher.stop()
         forwarder.stop()
         writer.stop()
         lock.release()
+        operations.stopped()
         logger.info("directory_observer stopped")
     }
 }

@@ -18,6 +18,8 @@ struct ForwardBatch {
         let arguments: Range<Int>
         /// For `exists` events only.
         let file: FileLocation?
+        /// When the event was committed to the outbox (`created_at`), for the delivery latency.
+        let committedAt: Double
     }
 
     /// A batch's two buffers. A forwarder hands those of finished batches to the next ones, so a drain
@@ -57,7 +59,7 @@ struct ForwardBatch {
     ) throws(SQLiteError) -> ForwardBatch? {
         let select = try store.statement(
             """
-            SELECT id, counter, directory, filename, event, event_timestamp FROM events
+            SELECT id, counter, directory, filename, event, event_timestamp, created_at FROM events
             INDEXED BY events_by_queue_state WHERE \(OutboxStore.pendingAfter) ORDER BY id LIMIT ?3
             """)
         defer { select.reset() }
@@ -93,7 +95,9 @@ struct ForwardBatch {
             message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &batch.storage.encoded) }
             let file = kind == .exists ? FileLocation(directory: select.text(2), name: select.blob(3)) : nil
             batch.storage.events.append(
-                Event(id: id, kind: kind, arguments: start..<batch.storage.encoded.count, file: file))
+                Event(
+                    id: id, kind: kind, arguments: start..<batch.storage.encoded.count, file: file,
+                    committedAt: select.double(6)))
         } while try select.step()
         return batch
     }

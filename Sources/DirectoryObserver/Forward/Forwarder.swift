@@ -170,6 +170,7 @@ final class Forwarder {
             default:
                 writer.markDelivered(queue: batch.queue, through: batch.ids.upperBound, skipped: batch.skipped)
                 cursors[batch.queue] = batch.ids.upperBound
+                reportDelivery(of: batch, reply: reply)
                 if queueRetries.removeValue(forKey: batch.queue) != nil {
                     logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
                 }
@@ -180,6 +181,14 @@ final class Forwarder {
         }
         spareStorage += batches.prefix(max(0, Self.spareStorageLimit - spareStorage.count)).map(\.releasedStorage)
         return settled
+    }
+
+    /// Counts what the script pushed and how long each pushed event took from its commit to this reply.
+    private func reportDelivery(of batch: ForwardBatch, reply: RedisReply) {
+        let skipped = Set(batch.skipped.map(\.id))
+        let pushed = reply.integerValue.map(Int.init) ?? batch.events.count - skipped.count
+        let times = batch.events.lazy.filter { !skipped.contains($0.id) }.map(\.committedAt)
+        settings.metrics.delivered(queue: batch.queue, pushed: pushed, committedAt: Array(times), now: Clock.now())
     }
 
     /// Spare batch buffers kept at most (a round holds a batch per queue, and the next round's too).
@@ -280,6 +289,7 @@ final class Forwarder {
             }
             everConnected = true
             downSince = nil
+            settings.metrics.redis(up: true)
             return session
         } catch {
             lost(session: error)
@@ -349,6 +359,7 @@ final class Forwarder {
         cursors.removeAll()
         prefetched = nil
         lastError = error
+        settings.metrics.redis(up: false)
         if downSince == nil {
             downSince = Clock.monotonic()
             logger.warning(

@@ -13,6 +13,7 @@ public final class ForwarderService: Sendable {
     private let work: WakeSignal
     private let finished = DispatchSemaphore(value: 0)
     private let timeout: Double
+    private let beat: Heartbeat
 
     /// Starts the thread. `work` is the signal the outbox writer raises after each commit.
     public init(
@@ -20,6 +21,7 @@ public final class ForwarderService: Sendable {
     ) throws(OutboxError) {
         self.work = work
         self.timeout = settings.timeout
+        self.beat = settings.metrics.forwarderBeat
         // The forwarder's own connection is opened on the calling thread and moved into the thread,
         // which is its only user from then on.
         let connection = try OutboxFile.open(path: writer.path, access: .modify)
@@ -37,7 +39,10 @@ public final class ForwarderService: Sendable {
 
     private func run(_ forwarder: Forwarder) {
         while !stopping.load(ordering: .acquiring) {
-            switch forwarder.round() {
+            beat.working()
+            let round = forwarder.round()
+            beat.rested()
+            switch round {
             case .progress:
                 continue
             case .idle:

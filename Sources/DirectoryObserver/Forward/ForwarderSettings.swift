@@ -8,6 +8,8 @@ public struct ForwarderSettings: Sendable {
     public var queueLimits: [String: Int?]
     /// Most events in one batch (at most 4,000: Lua's `unpack` limit, see `DeliveryScript`).
     public var batchSize: Int
+    /// Where deliveries, skips and Redis's state are reported.
+    public var metrics = PipelineMetrics.disabled()
 
     public init(
         redis: RedisSettings, timeout: Double, retry: RetrySettings, queueLimits: [String: Int?] = [:],

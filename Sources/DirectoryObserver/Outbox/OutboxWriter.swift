@@ -53,15 +53,18 @@ public final class OutboxWriter: Sendable {
     private let settings: OutboxSettings
     private let logger: Logger
     private let onCommit: @Sendable () -> Void
+    private let metrics: PipelineMetrics
     private let state = Mutex(State())
     private let wake = WakeSignal()
     private let finished = DispatchSemaphore(value: 0)
 
     /// Opens (creating or migrating) the outbox on a new writer thread. The caller holds the outbox's
     /// lock. `onCommit` runs on the writer thread after each commit that added events.
-    public init(settings: OutboxSettings, logger: Logger, onCommit: @escaping @Sendable () -> Void = {})
-        throws(OutboxError)
-    {
+    public init(
+        settings: OutboxSettings, logger: Logger, metrics: PipelineMetrics = .disabled(),
+        onCommit: @escaping @Sendable () -> Void = {}
+    ) throws(OutboxError) {
+        self.metrics = metrics
         self.path = settings.path
         self.settings = settings
         self.logger = logger
@@ -211,17 +214,22 @@ public final class OutboxWriter: Sendable {
             if retained.isEmpty {
                 if stopping { break }
                 if pruning.isDue(now: Clock.monotonic()) {
+                    metrics.writerBeat.working()
                     prune(store, &pruning)
                     continue
                 }
+                metrics.writerBeat.rested()
                 wake.wait(seconds: max(0.001, pruning.nextStep - Clock.monotonic()))
                 continue
             }
+            metrics.writerBeat.working()
             do {
                 try setDurability(for: retained, store: store, current: &durable)
                 let (completions, inserted) = try commit(retained, to: store)
                 retained.removeAll(keepingCapacity: true)
+                metrics.writerBeat.progressed()
                 if let since = failingSince {
+                    metrics.health.outboxCommits()
                     logger.info(
                         "outbox commits again", metadata: ["outbox.failed_for_s": "\(Clock.monotonic() - since)"])
                     failingSince = nil
@@ -233,6 +241,7 @@ public final class OutboxWriter: Sendable {
             } catch {
                 if failingSince == nil {
                     failingSince = Clock.monotonic()
+                    metrics.health.outboxFailing("\(error)")
                     logger.error(
                         "outbox commit failed; keeping events in memory and retrying",
                         metadata: ["outbox.path": "\(path)", "error": "\(error)"])
@@ -272,6 +281,8 @@ public final class OutboxWriter: Sendable {
     /// whether any event was added.
     private func commit(_ requests: [Request], to store: OutboxStore) throws -> ([() -> Void], Bool) {
         let now = Clock.now()
+        let started = Clock.monotonic()
+        var tally = CommitTally()
         var completions: [() -> Void] = []
         var inserted = false
         try store.connection.transaction {
@@ -279,14 +290,17 @@ public final class OutboxWriter: Sendable {
                 switch request {
                 case .append(let events, let completion):
                     try store.insert(events, createdAt: now)
+                    tally.add(events)
                     inserted = true
                     if let completion { completions.append { completion(true) } }
                 case .listing(let listing, let completion):
                     let outcome = try store.insertListing(listing, maxPending: settings.maxPending, createdAt: now)
                     inserted = inserted || outcome.announced > 0
+                    tally.listing(queue: listing.queue, announced: outcome.announced)
                     completions.append { completion(outcome) }
                 case .delivered(let queue, let lastID, let skipped):
                     try store.markDelivered(queue: queue, through: lastID, skipped: skipped, at: now)
+                    tally.skipped(queue: queue, count: skipped.count)
                 case .deliveredUpTo(let queue, let id, let completion):
                     let changed = try store.markDelivered(queue: queue, upTo: id, at: now)
                     completions.append { completion(changed) }
@@ -298,6 +312,7 @@ public final class OutboxWriter: Sendable {
                 }
             }
         }
+        metrics.committed(tally, seconds: Clock.monotonic() - started)
         if inserted {
             logger.trace("outbox committed", metadata: ["batch.requests": "\(requests.count)"])
         }

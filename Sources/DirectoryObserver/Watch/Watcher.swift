@@ -20,6 +20,7 @@ final class Watcher {
     private let board: QueueLengthBoard
     private let inactivityTimeout: Double?
     private let logger: Logger
+    private let metrics: PipelineMetrics
     private var inotify: Inotify
     /// Watch descriptor → indexes into `directories`.
     private var byWatch: [Int32: [Int]] = [:]
@@ -30,8 +31,9 @@ final class Watcher {
 
     init(
         monitors: [Monitor], writer: OutboxWriter, board: QueueLengthBoard, inactivityTimeout: Double?,
-        logger: Logger
+        logger: Logger, metrics: PipelineMetrics
     ) throws(SystemError) {
+        self.metrics = metrics
         self.monitors = monitors
         self.writer = writer
         self.board = board
@@ -74,6 +76,7 @@ final class Watcher {
                 logger.info("watching directory", metadata: ["watch.directory": "\(path)"])
             }
             directories[index].status = .watching(watch)
+            metrics.health.watching(path)
             byWatch[watch, default: []].append(index)
             let now = Clock.monotonic()
             for monitor in directories[index].monitors where monitors[monitor].config.forcedPoll > 0 {
@@ -94,6 +97,7 @@ final class Watcher {
             if byWatch[watch]?.isEmpty == true { byWatch[watch] = nil }
         }
         directories[index].status = .unavailable(reason: reason)
+        metrics.health.notWatching(directories[index].path, reason: reason)
         openedFiles[index] = nil
         if before != directories[index].status {
             logger.warning(
@@ -176,6 +180,7 @@ final class Watcher {
         }
         writer.append(found)
         if overflowed {
+            metrics.inotifyOverflowed()
             logger.warning("inotify queue overflowed; listing every directory")
             listAll()
         }

@@ -21,7 +21,7 @@ public final class WatcherService: Sendable {
     /// Throws when the inotify instance cannot be made.
     public init(
         monitors: [(MonitorConfig, NameFilter)], writer: OutboxWriter, board: QueueLengthBoard,
-        inactivityTimeout: Double?, logger: Logger
+        inactivityTimeout: Double?, logger: Logger, metrics: PipelineMetrics = .disabled()
     ) throws(SystemError) {
         pipe = try WakePipe()
         let started = Mutex<Result<Void, SystemError>?>(nil)
@@ -32,7 +32,7 @@ public final class WatcherService: Sendable {
             do throws(SystemError) {
                 watcher = try Watcher(
                     monitors: monitors.map { Watcher.Monitor(config: $0.0, filter: $0.1) }, writer: writer,
-                    board: board, inactivityTimeout: inactivityTimeout, logger: logger)
+                    board: board, inactivityTimeout: inactivityTimeout, logger: logger, metrics: metrics)
                 started.withLock { $0 = .success(()) }
             } catch {
                 started.withLock { $0 = .failure(error) }

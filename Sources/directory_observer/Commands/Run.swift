@@ -32,7 +32,8 @@ struct Run: ParsableCommand {
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT, SIGHUP])
         let destination = try LogBootstrap.start(path: log, level: logLevel, format: logFormat)
         let logger = Logger(label: "directory_observer")
-        let daemon = try Daemon(configuration: configuration, logger: logger)
+        let daemon = try Daemon(
+            configuration: configuration, logger: logger, environment: ProcessInfo.processInfo.environment)
         while true {
             let number = signals.next()
             if number == SIGHUP {

@@ -1,0 +1,31 @@
+/// What one group commit added, per queue, gathered by the outbox writer while it applies the commit's
+/// requests and handed to `PipelineMetrics.committed` once the transaction is on disk.
+public struct CommitTally: Sendable {
+    public private(set) var created: [String: Int] = [:]
+    public private(set) var exists: [String: Int] = [:]
+    public private(set) var listings: [String: Int] = [:]
+    public private(set) var skipped: [String: Int] = [:]
+
+    public init() {}
+
+    /// Events the watcher saw (created, or found by a listing outside `listing(queue:announced:)`).
+    public mutating func add(_ events: [NewEvent]) {
+        for event in events {
+            switch event.kind {
+            case .created: created[event.queue, default: 0] += 1
+            case .exists: exists[event.queue, default: 0] += 1
+            }
+        }
+    }
+
+    /// One listing of `queue` that announced `announced` files.
+    public mutating func listing(queue: String, announced: Int) {
+        listings[queue, default: 0] += 1
+        if announced > 0 { exists[queue, default: 0] += announced }
+    }
+
+    /// Events of `queue` marked skipped by the forwarder.
+    public mutating func skipped(queue: String, count: Int) {
+        if count > 0 { skipped[queue, default: 0] += count }
+    }
+}
