@@ -14,8 +14,13 @@ public final class Daemon: Sendable {
 
     /// Starts everything; throws `ConfigError`, `OutboxError` or `SystemError` with a message for the
     /// operator when something cannot start. `environment` is read for systemd's `NOTIFY_SOCKET`,
-    /// `WATCHDOG_USEC` and `WATCHDOG_PID`.
-    public init(configuration: Configuration, logger: Logger, environment: [String: String] = [:]) throws {
+    /// `WATCHDOG_USEC` and `WATCHDOG_PID`. `onOutboxDetached` runs once if the outbox at the path is
+    /// removed or replaced under the daemon: nothing more is committed by then and the error is logged;
+    /// the caller is expected to exit (SPEC §6: status 75).
+    public init(
+        configuration: Configuration, logger: Logger, environment: [String: String] = [:],
+        onOutboxDetached: @escaping @Sendable (OutboxError) -> Void = { _ in }
+    ) throws {
         self.logger = logger
         for unknown in configuration.unknownKeys {
             logger.warning(
@@ -33,7 +38,9 @@ public final class Daemon: Sendable {
         let metrics = operations.metrics
         lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         let work = WakeSignal()
-        writer = try OutboxWriter(settings: configuration.outbox, logger: logger, metrics: metrics) { work.signal() }
+        writer = try OutboxWriter(
+            settings: configuration.outbox, logger: logger, metrics: metrics, onCommit: { work.signal() },
+            onDetached: onOutboxDetached)
         let board = QueueLengthBoard()
         var forwarderSettings = ForwarderSettings(configuration: configuration)
         forwarderSettings.metrics = metrics
@@ -52,7 +59,8 @@ public final class Daemon: Sendable {
         try operations.started(outbox: writer.path)
     }
 
-    /// Stops in order: watcher, forwarder, writer (commits what was read), then the lock.
+    /// Stops in order: watcher, forwarder (its thread ended), writer (commits what was read, then refuses
+    /// any request), then the lock.
     public func stop() {
         logger.info("directory_observer stopping")
         operations.stopping()

@@ -12,7 +12,6 @@ public final class ForwarderService: Sendable {
     private let stopSignal = WakeSignal()
     private let work: WakeSignal
     private let finished = DispatchSemaphore(value: 0)
-    private let timeout: Double
     private let beat: Heartbeat
 
     /// Starts the thread. `work` is the signal the outbox writer raises after each commit.
@@ -20,7 +19,6 @@ public final class ForwarderService: Sendable {
         settings: ForwarderSettings, writer: OutboxWriter, board: QueueLengthBoard, work: WakeSignal, logger: Logger
     ) throws(OutboxError) {
         self.work = work
-        self.timeout = settings.timeout
         self.beat = settings.metrics.forwarderBeat
         // The forwarder's own connection is opened on the calling thread and moved into the thread,
         // which is its only user from then on.
@@ -57,12 +55,14 @@ public final class ForwarderService: Sendable {
         }
     }
 
-    /// Asks the thread to stop after its current round trip and waits for it (at most the Redis timeout
-    /// plus a second).
+    /// Asks the thread to stop after its current round trip and waits until it has ended and closed its
+    /// outbox connection (a round trip is bounded by the Redis timeout), so the writer, stopped after it,
+    /// is the last to touch the outbox. Safe to call twice.
     public func stop() {
         stopping.store(true, ordering: .releasing)
         stopSignal.signal()
         work.signal()
-        _ = finished.wait(timeout: .now() + .milliseconds(Int((timeout + 1) * 1000)))
+        finished.wait()
+        finished.signal()
     }
 }

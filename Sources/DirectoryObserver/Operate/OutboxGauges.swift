@@ -21,7 +21,7 @@ final class OutboxGauges: Sendable {
 
     /// Opens the reader on the outbox the writer has opened; every configured queue's gauges exist at 0.
     init(outbox path: String, configuredQueues: [String], factory: any MetricsFactory) throws(OutboxError) {
-        inspector = Mutex(try OutboxInspector(checkedOutbox: path))
+        inspector = Mutex(try OutboxInspector(path: path))
         self.configuredQueues = configuredQueues
         self.factory = factory
         size = Gauge(label: PipelineMetrics.Name.outboxSize, factory: factory)

@@ -13,7 +13,7 @@ final class PendingCounter: Sendable {
     /// Nil when the outbox cannot be read now.
     func count() -> Int? {
         inspector.withLock { inspector -> Int? in
-            if inspector == nil { inspector = try? OutboxInspector(checkedOutbox: path) }
+            if inspector == nil { inspector = try? OutboxInspector(path: path) }
             return try? inspector?.stats(now: Clock.now()).totals.pending
         }
     }

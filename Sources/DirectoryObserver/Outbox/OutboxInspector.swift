@@ -14,18 +14,6 @@ public final class OutboxInspector {
         store = OutboxStore(connection: try OutboxFile.open(path: path, access: .inspect))
     }
 
-    /// Opens, read-only, an outbox this process has already opened and checked (the daemon's metrics
-    /// read it beside the writer). Only SQLite touches the file: no descriptor of it is opened and closed
-    /// here, so the writer's locks on it are never dropped.
-    public init(checkedOutbox path: String) throws(OutboxError) {
-        self.path = path
-        do throws(SQLiteError) {
-            store = OutboxStore(connection: try SQLiteConnection(path: path, mode: .readOnly))
-        } catch {
-            throw OutboxError(path: path, reason: .sqlite(error))
-        }
-    }
-
     deinit {
         try? store.close()
     }

@@ -54,21 +54,27 @@ public final class OutboxWriter: Sendable {
     private let logger: Logger
     private let onCommit: @Sendable () -> Void
     private let metrics: PipelineMetrics
+    private let onDetached: @Sendable (OutboxError) -> Void
     private let state = Mutex(State())
     private let wake = WakeSignal()
     private let finished = DispatchSemaphore(value: 0)
 
     /// Opens (creating or migrating) the outbox on a new writer thread. The caller holds the outbox's
-    /// lock. `onCommit` runs on the writer thread after each commit that added events.
+    /// lock. `onCommit` runs on the writer thread after each commit that added events. `onDetached` runs
+    /// once, on the writer thread, if the outbox at the path stops being the file it writes (removed or
+    /// replaced under it): by then the writer has committed nothing more, logged one error line and
+    /// refuses every request; the owner is expected to exit. `metrics` gets each commit, the writer's
+    /// heartbeat and whether the outbox takes commits.
     public init(
         settings: OutboxSettings, logger: Logger, metrics: PipelineMetrics = .disabled(),
-        onCommit: @escaping @Sendable () -> Void = {}
+        onCommit: @escaping @Sendable () -> Void = {}, onDetached: @escaping @Sendable (OutboxError) -> Void = { _ in }
     ) throws(OutboxError) {
         self.metrics = metrics
         self.path = settings.path
         self.settings = settings
         self.logger = logger
         self.onCommit = onCommit
+        self.onDetached = onDetached
         // The thread opens the connection itself (the connection never crosses threads), reports the
         // outcome, then waits until `init` has finished before it touches `self`. Two semaphores, one per
         // direction: with a single one the thread's own wait could take the signal meant for `init`
@@ -183,7 +189,8 @@ public final class OutboxWriter: Sendable {
         state.withLock { $0.recoveryHandler = handler }
     }
 
-    /// Commits what is queued, closes the outbox and ends the thread. Blocks until done.
+    /// Commits what is queued, closes the outbox and ends the thread. Blocks until done. Requests made
+    /// from now on are refused (see `submit`).
     public func stop() {
         state.withLock { $0.stopping = true }
         wake.signal()
@@ -192,18 +199,54 @@ public final class OutboxWriter: Sendable {
         finished.signal()
     }
 
+    /// Queues a request; once the writer is stopping (or has stopped) it is refused at once instead:
+    /// its completion is told nothing was committed.
     private func submit(_ request: Request) {
-        state.withLock { $0.requests.append(request) }
-        wake.signal()
+        let accepted = state.withLock { state in
+            guard !state.stopping else { return false }
+            state.requests.append(request)
+            return true
+        }
+        if accepted {
+            wake.signal()
+        } else {
+            abandon([request])
+        }
     }
 
     // MARK: - The writer thread
 
+    /// Why a commit did not happen, each handled its own way.
+    private enum CommitProblem {
+        /// The outbox at the path is no longer the file this writer writes: stop for good.
+        case detached(OutboxError)
+        /// Another process holds a write transaction longer than the busy timeout: wait, lose nothing.
+        case busy
+        /// The disk or SQLite failed (full disk, I/O error): retry with backoff, re-list on recovery.
+        case failed(any Error)
+
+        init(_ error: any Error) {
+            if let error = error as? OutboxError, case .detached = error.reason {
+                self = .detached(error)
+            } else if let error = error as? SQLiteError, error.isBusy {
+                self = .busy
+            } else {
+                self = .failed(error)
+            }
+        }
+    }
+
     private func run(_ store: OutboxStore) {
+        // The connection has read the file by now, so SQLite has its write-ahead log open.
+        let fileGuard = OutboxFileGuard(path: path)
         var retained: [Request] = []
         var failingSince: Double?
+        var busySince: Double?
+        var relistWhenCommitting = false
         var backoff = 0.05
         var pruning = PruneSchedule(now: Clock.monotonic())
+        var lastCommit = Clock.monotonic()
+        var logMayHaveGrown = false
         var durable = settings.sync == .full
         while true {
             let (incoming, stopping) = state.withLock { state in
@@ -213,48 +256,87 @@ public final class OutboxWriter: Sendable {
             retained.append(contentsOf: incoming)
             if retained.isEmpty {
                 if stopping { break }
-                if pruning.isDue(now: Clock.monotonic()) {
+                let now = Clock.monotonic()
+                if pruning.isDue(now: now, idle: true) {
                     metrics.writerBeat.working()
                     prune(store, &pruning)
+                    if logMayHaveGrown, now - lastCommit >= Self.idleBeforeLogTruncation {
+                        logMayHaveGrown = !truncateLogIfLarge(store)
+                    }
                     continue
                 }
                 metrics.writerBeat.rested()
-                wake.wait(seconds: max(0.001, pruning.nextStep - Clock.monotonic()))
+                wake.wait(seconds: max(0.001, pruning.nextStep - now))
                 continue
             }
             metrics.writerBeat.working()
             do {
+                try fileGuard.check(store.connection)
                 try setDurability(for: retained, store: store, current: &durable)
                 let (completions, inserted) = try commit(retained, to: store)
                 retained.removeAll(keepingCapacity: true)
                 metrics.writerBeat.progressed()
-                if let since = failingSince {
+                lastCommit = Clock.monotonic()
+                logMayHaveGrown = true
+                pruning.recordCommit()
+                if let since = busySince {
                     metrics.health.outboxCommits()
                     logger.info(
-                        "outbox commits again", metadata: ["outbox.failed_for_s": "\(Clock.monotonic() - since)"])
+                        "outbox free again; commits go on",
+                        metadata: ["outbox.path": "\(path)", "outbox.waited_s": "\(seconds(since: since))"])
+                    busySince = nil
+                }
+                if let since = failingSince {
+                    metrics.health.outboxCommits()
+                    logger.info("outbox commits again", metadata: ["outbox.failed_for_s": "\(seconds(since: since))"])
                     failingSince = nil
                     backoff = 0.05
+                    relistWhenCommitting = true
+                }
+                if relistWhenCommitting {
+                    relistWhenCommitting = false
                     state.withLock { $0.recoveryHandler }?()
                 }
                 completions.forEach { $0() }
                 if inserted { onCommit() }
+                if pruning.isDue(now: lastCommit, idle: false) { prune(store, &pruning) }
             } catch {
-                if failingSince == nil {
-                    failingSince = Clock.monotonic()
-                    metrics.health.outboxFailing("\(error)")
-                    logger.error(
-                        "outbox commit failed; keeping events in memory and retrying",
-                        metadata: ["outbox.path": "\(path)", "error": "\(error)"])
+                switch CommitProblem(error) {
+                case .detached(let error):
+                    detach(store, error: error, retained: retained)
+                    return
+                case .busy:
+                    if busySince == nil {
+                        busySince = Clock.monotonic()
+                        metrics.health.outboxFailing("busy: another process holds a write transaction")
+                        logger.warning(
+                            "outbox busy: another process holds a write transaction on it; waiting, nothing is lost",
+                            metadata: ["outbox.path": "\(path)"])
+                    }
+                case .failed(let error):
+                    if failingSince == nil {
+                        failingSince = Clock.monotonic()
+                        metrics.health.outboxFailing("\(error)")
+                        logger.error(
+                            "outbox commit failed; keeping events in memory and retrying",
+                            metadata: ["outbox.path": "\(path)", "error": "\(error)"])
+                    }
                 }
-                retained = dropExcess(retained)
-                if stopping, let since = failingSince, Clock.monotonic() - since > 5 {
+                let (kept, dropped) = dropExcess(retained)
+                retained = kept
+                relistWhenCommitting = relistWhenCommitting || dropped
+                if stopping, let since = failingSince ?? busySince, Clock.monotonic() - since > 5 {
                     logger.error("outbox still failing at shutdown; dropping uncommitted events")
                     abandon(retained)
                     retained.removeAll()
                     break
                 }
-                usleep(UInt32(backoff * 1_000_000))
-                backoff = min(backoff * 2, 2)
+                if failingSince != nil {
+                    usleep(UInt32(backoff * 1_000_000))
+                    backoff = min(backoff * 2, 2)
+                } else {
+                    usleep(10_000)
+                }
             }
         }
         do {
@@ -263,6 +345,42 @@ public final class OutboxWriter: Sendable {
             logger.error("outbox close failed", metadata: ["error": "\(error)"])
         }
         finished.signal()
+    }
+
+    /// Seconds without a commit before a write-ahead log left large by a big transaction is truncated.
+    static let idleBeforeLogTruncation = 2.0
+
+    /// Truncates the write-ahead log when it is over `OutboxFile.journalSizeLimit`; returns true when it
+    /// is small now (or could not be looked at), false when a reader kept it from being truncated.
+    private func truncateLogIfLarge(_ store: OutboxStore) -> Bool {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit else { return true }
+        let truncated = store.connection.truncateWriteAheadLog(
+            restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
+        if truncated {
+            logger.debug("outbox write-ahead log truncated", metadata: ["outbox.wal_bytes_before": "\(info.st_size)"])
+        }
+        return truncated
+    }
+
+    /// The outbox at the path is not the file this writer writes any more: commit nothing more, refuse
+    /// every request from now on, say so once, and tell the owner (the daemon exits). The connection is
+    /// deliberately never closed: closing it would checkpoint into the orphaned files.
+    private func detach(_ store: OutboxStore, error: OutboxError, retained: [Request]) {
+        logger.error("\(error.description)")
+        let queued = state.withLock { state in
+            state.stopping = true
+            defer { state.requests.removeAll() }
+            return state.requests
+        }
+        abandon(retained + queued)
+        _ = Unmanaged.passRetained(store)
+        finished.signal()
+        onDetached(error)
+    }
+
+    private func seconds(since start: Double) -> Double {
+        ((Clock.monotonic() - start) * 10).rounded() / 10
     }
 
     /// With `outbox_sync=full`, a transaction of delivered marks alone commits with `synchronous=NORMAL`
@@ -321,7 +439,7 @@ public final class OutboxWriter: Sendable {
 
     /// Keeps at most `retainedEventLimit` events in memory while commits fail; newer appends are dropped
     /// (their completions told `false`). The recovery handler re-lists the directories afterwards.
-    private func dropExcess(_ requests: [Request]) -> [Request] {
+    private func dropExcess(_ requests: [Request]) -> (kept: [Request], dropped: Bool) {
         var kept: [Request] = []
         var events = 0
         var dropped = 0
@@ -338,7 +456,7 @@ public final class OutboxWriter: Sendable {
             logger.warning("outbox failing: events dropped from memory, directories will be re-listed",
                 metadata: ["batch.size": "\(dropped)"])
         }
-        return kept
+        return (kept, dropped > 0)
     }
 
     private func abandon(_ requests: [Request]) {

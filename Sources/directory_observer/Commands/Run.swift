@@ -32,8 +32,13 @@ struct Run: ParsableCommand {
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT, SIGHUP])
         let destination = try LogBootstrap.start(path: log, level: logLevel, format: logFormat)
         let logger = Logger(label: "directory_observer")
+        // The writer has logged the one error line and committed nothing more: leave at once, as kill -9
+        // would, so no shutdown step touches the orphaned files.
         let daemon = try Daemon(
-            configuration: configuration, logger: logger, environment: ProcessInfo.processInfo.environment)
+            configuration: configuration, logger: logger, environment: ProcessInfo.processInfo.environment
+        ) { _ in
+            _exit(CommandFailure.busyExitStatus)
+        }
         while true {
             let number = signals.next()
             if number == SIGHUP {
