@@ -11,8 +11,12 @@ final class DaemonProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    /// Starts `directory_observer ARGUMENTS` with `workingDirectory` as its current directory.
-    init(_ arguments: [String], in workingDirectory: TemporaryDirectory, name: String = "daemon") throws {
+    /// Starts `directory_observer ARGUMENTS` with `workingDirectory` as its current directory and the test's
+    /// environment plus `environment`.
+    init(
+        _ arguments: [String], in workingDirectory: TemporaryDirectory, name: String = "daemon",
+        environment: [String: String] = [:]
+    ) throws {
         stdoutPath = workingDirectory.appending("\(name).stdout")
         stderrPath = workingDirectory.appending("\(name).stderr")
         guard FileManager.default.createFile(atPath: stdoutPath, contents: nil),
@@ -21,6 +25,9 @@ final class DaemonProcess {
         process.executableURL = URL(fileURLWithPath: try Executables.directoryObserver())
         process.arguments = arguments
         process.currentDirectoryURL = workingDirectory.url
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -108,10 +115,12 @@ struct DaemonSetup {
 
     /// Starts the daemon on this configuration with more arguments, and waits until it says it started
     /// (its watches are armed by then).
-    func start(_ arguments: [String] = [], name: String = "daemon", waitForStart: Bool = true) async throws
-        -> DaemonProcess
-    {
-        let daemon = try DaemonProcess(["--config=\(configPath)"] + arguments, in: temporary, name: name)
+    func start(
+        _ arguments: [String] = [], name: String = "daemon", waitForStart: Bool = true,
+        environment: [String: String] = [:]
+    ) async throws -> DaemonProcess {
+        let daemon = try DaemonProcess(
+            ["--config=\(configPath)"] + arguments, in: temporary, name: name, environment: environment)
         if waitForStart {
             let logFile = arguments.firstIndex(of: "--log").map { arguments[$0 + 1] }
             guard try await daemon.waitFor("directory_observer started", in: logFile) else {
