@@ -68,7 +68,6 @@ public final class Daemon: Sendable {
         forwarder.stop()
         writer.stop()
         lock.release()
-        operations.stopped()
         logger.info("directory_observer stopped")
     }
 }

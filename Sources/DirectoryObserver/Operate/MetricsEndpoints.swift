@@ -5,12 +5,12 @@ import Synchronization
 /// from the outbox, then writes every registered series in the Prometheus text format; `/healthz` reads
 /// the health board. Sendable: the registry and the board are, the gauges are attached once the outbox is
 /// open (until then `/metrics` has the counters alone).
-public final class MetricsEndpoints: Sendable {
+final class MetricsEndpoints: Sendable {
     /// One HTTP answer.
-    public struct Reply: Sendable {
-        public var status: Int
-        public var contentType: String
-        public var body: [UInt8]
+    struct Reply: Sendable {
+        var status: Int
+        var contentType: String
+        var body: [UInt8]
     }
 
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"

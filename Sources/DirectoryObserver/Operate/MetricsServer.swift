@@ -6,16 +6,16 @@ import NIOPosix
 /// The HTTP listener of `metrics_listen`: one event loop thread and one thread for outbox reads, bound
 /// at start so a taken port is refused before anything else runs. `stop()` closes the listener and ends
 /// both threads; it blocks until they are gone. Sendable: NIO's group, pool and channel are.
-public final class MetricsServer: Sendable {
+final class MetricsServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let channel: any Channel
     /// The port actually bound (the configured one, or the one the system chose for port 0).
-    public let port: Int
+    let port: Int
 
     /// Binds `address` and serves `endpoints`; throws a `ConfigError` naming `metrics_listen` when the
     /// address cannot be bound (taken, not local, unknown host).
-    public init(address: ListenAddress, endpoints: MetricsEndpoints, configFile: String) throws(ConfigError) {
+    init(address: ListenAddress, endpoints: MetricsEndpoints, configFile: String) throws(ConfigError) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -43,7 +43,7 @@ public final class MetricsServer: Sendable {
     }
 
     /// Closes the listener and ends the server's threads.
-    public func stop() {
+    func stop() {
         try? channel.close().wait()
         try? pool.syncShutdownGracefully()
         try? group.syncShutdownGracefully()

@@ -7,8 +7,10 @@ import Synchronization
 /// (a Prometheus registry when `metrics_listen` is set, a no-op factory otherwise), the HTTP server, and
 /// the systemd notifications and watchdog. Order: `init` binds the metrics port before anything else
 /// runs (a taken port refuses the start); `started` follows the outbox being open and every directory
-/// armed (gauges attached, `READY=1`, the agent started); `stopping` sends `STOPPING=1`; `stopped` ends
-/// the server and the agent. Sendable: its parts are, and they are set in `init` or `started` only.
+/// armed (gauges attached, `READY=1`, the agent started); `stopping`, first thing when the daemon stops,
+/// sends `STOPPING=1` and ends the server and the agent and closes their outbox connections, so the
+/// writer, stopped last, is the last to touch the outbox. Sendable: its parts are, behind `Mutex`es
+/// where they are set after `init`.
 final class Operations: Sendable {
     let metrics: PipelineMetrics
     private let factory: any MetricsFactory
@@ -17,6 +19,7 @@ final class Operations: Sendable {
     private let notifier: SystemdNotifier?
     private let pingInterval: Double?
     private let agent = Mutex<SystemdAgent?>(nil)
+    private let readers = Mutex<(gauges: OutboxGauges?, pending: PendingCounter?)>((nil, nil))
     private let configuration: Configuration
     private let logger: Logger
 
@@ -69,13 +72,16 @@ final class Operations: Sendable {
     func started(outbox path: String) throws(OutboxError) {
         let queues = configuration.monitors.map(\.queue)
         if let endpoints {
-            endpoints.attach(try OutboxGauges(outbox: path, configuredQueues: queues, factory: factory))
+            let gauges = try OutboxGauges(outbox: path, configuredQueues: queues, factory: factory)
+            readers.withLock { $0.gauges = gauges }
+            endpoints.attach(gauges)
         }
         guard let notifier else { return }
         let snapshot = metrics.health.snapshot()
         let directories = Set(configuration.monitors.map(\.directory)).count
         notifier.send(["READY=1", "STATUS=" + StatusLine.text(snapshot, directories: directories, pending: nil)])
         let counter = PendingCounter(outbox: path)
+        readers.withLock { $0.pending = counter }
         let started = SystemdAgent(
             notifier: notifier, metrics: metrics, directories: directories, pingInterval: pingInterval,
             pendingCount: { counter.count() }, logger: logger)
@@ -84,10 +90,10 @@ final class Operations: Sendable {
 
     func stopping() {
         notifier?.send(["STOPPING=1", "STATUS=stopping"])
-    }
-
-    func stopped() {
         agent.withLock { $0.take() }?.stop()
         server?.stop()
+        let (gauges, pending) = readers.withLock { $0 }
+        gauges?.close()
+        pending?.close()
     }
 }

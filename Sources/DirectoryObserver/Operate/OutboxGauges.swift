@@ -13,7 +13,7 @@ final class OutboxGauges: Sendable {
         let dead: Gauge
     }
 
-    private let inspector: Mutex<OutboxInspector>
+    private let inspector: Mutex<OutboxInspector?>
     private let configuredQueues: [String]
     private let factory: any MetricsFactory
     private let gauges = Mutex<[String: QueueGauges]>([:])
@@ -45,12 +45,19 @@ final class OutboxGauges: Sendable {
         }
     }
 
-    /// Reads the outbox and sets every gauge; returns what it read.
+    /// Closes the connection (the daemon stops: the writer must be the last to touch the outbox). Later
+    /// refreshes leave the gauges as they are.
+    func close() {
+        inspector.withLock { $0 = nil }
+    }
+
+    /// Reads the outbox and sets every gauge; returns what it read (nil once closed).
     @discardableResult
-    func refresh(now: Double) throws(OutboxError) -> OutboxStats {
+    func refresh(now: Double) throws(OutboxError) -> OutboxStats? {
         let stats = try inspector.withLock { inspector throws(OutboxError) in
-            try inspector.stats(configuredQueues: configuredQueues, now: now)
+            try inspector?.stats(configuredQueues: configuredQueues, now: now)
         }
+        guard let stats else { return nil }
         size.record(stats.sizeBytes)
         for queue in stats.queues {
             let queueGauges = gauges(queue.name)
