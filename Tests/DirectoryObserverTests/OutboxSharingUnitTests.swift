@@ -47,18 +47,33 @@ struct OutboxSharingUnitTests {
     @Test("a due prune step waits for an idle writer, or for enough commits under steady load")
     func pruneStepsUnderLoad() {
         var schedule = PruneSchedule(now: 100)
-        #expect(!schedule.isDue(now: 100.5, idle: true))
-        #expect(schedule.isDue(now: 101, idle: true))
-        #expect(!schedule.isDue(now: 101, idle: false))
-        for _ in 1..<PruneSchedule.commitsBetweenStepsUnderLoad { schedule.recordCommit() }
-        #expect(!schedule.isDue(now: 101, idle: false))
-        schedule.recordCommit()
-        #expect(schedule.isDue(now: 101, idle: false))
-        // A step that found nothing: the next one a pass later, and the commit count starts again.
-        schedule.record(PruneStep(deleted: 0, finished: true), now: 101)
-        for _ in 0..<PruneSchedule.commitsBetweenStepsUnderLoad { schedule.recordCommit() }
-        #expect(!schedule.isDue(now: 101.5, idle: false))
-        #expect(schedule.isDue(now: 102, idle: false))
+        #expect(schedule.isDue(now: 100, idle: true))
+        #expect(!schedule.isDue(now: 100, idle: false))
+        for _ in 1..<PruneSchedule.commitsBetweenStepsUnderLoad { schedule.recordCommit(now: 100, retention: 60) }
+        #expect(!schedule.isDue(now: 100, idle: false))
+        schedule.recordCommit(now: 100, retention: 60)
+        #expect(schedule.isDue(now: 100, idle: false))
+        // A step that found work: the next one at once; the commit count starts again.
+        schedule.record(PruneStep(deleted: 2_000, finished: false), now: 100, nextDueIn: nil)
+        #expect(schedule.isDue(now: 100, idle: true))
+        #expect(!schedule.isDue(now: 100, idle: false))
+    }
+
+    @Test("after a step that found nothing, the next is due when the oldest retained delivery ages out, or never")
+    func pruneTimerWhenIdle() {
+        var schedule = PruneSchedule(now: 100)
+        schedule.record(PruneStep(deleted: 0, finished: true), now: 100, nextDueIn: 30)
+        #expect(!schedule.isDue(now: 129.9, idle: true))
+        #expect(schedule.isDue(now: 130, idle: true))
+        // Nothing retained: no timer at all until a commit, which may record a delivery.
+        schedule.record(PruneStep(deleted: 0, finished: true), now: 130, nextDueIn: nil)
+        #expect(schedule.nextStep == .infinity)
+        #expect(!schedule.isDue(now: 1e12, idle: true))
+        schedule.recordCommit(now: 200, retention: 60)
+        #expect(schedule.nextStep == 260)
+        // A later commit does not push a scheduled step back.
+        schedule.recordCommit(now: 250, retention: 60)
+        #expect(schedule.nextStep == 260)
     }
 
     @Test("a stopped writer refuses requests at once instead of leaving their callers waiting")

@@ -4,13 +4,15 @@ import Logging
 import Synchronization
 
 /// Runs a `Forwarder` on its own thread for the daemon's lifetime. It wakes when the outbox writer
-/// commits (the hot path never sleeps on a fixed interval), re-checks every half second when idle so
-/// events added by another process (`replay`) go out within a second, and backs off with jitter while
-/// Redis is unreachable. `stop()` lets the current round trip finish (bounded by the Redis timeout).
+/// commits and when any other process writes the outbox (`replay`: a `FileChangeSignal` on the
+/// write-ahead log), so the hot path never sleeps on a fixed interval and an idle daemon's forwarder
+/// never wakes; it backs off with jitter while Redis is unreachable. `stop()` lets the current round
+/// trip finish (bounded by the Redis timeout).
 public final class ForwarderService: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stopSignal = WakeSignal()
     private let work: WakeSignal
+    private let outboxChanges: FileChangeSignal
     private let finished = DispatchSemaphore(value: 0)
     private let beat: Heartbeat
 
@@ -23,6 +25,11 @@ public final class ForwarderService: Sendable {
         // The forwarder's own connection is opened on the calling thread and moved into the thread,
         // which is its only user from then on.
         let connection = try OutboxFile.open(path: writer.path, access: .modify)
+        do {
+            outboxChanges = try FileChangeSignal(path: writer.path + "-wal", raising: work)
+        } catch {
+            throw OutboxError(path: writer.path, reason: .system(error))
+        }
         let box = Mutex<OutboxStore?>(OutboxStore(connection: connection))
         let thread = Thread {
             guard let store = box.withLock({ $0.take() }) else { return }
@@ -44,9 +51,9 @@ public final class ForwarderService: Sendable {
             case .progress:
                 continue
             case .idle:
-                work.wait(seconds: 0.5)
+                work.wait()
             case .waiting(let until):
-                work.wait(seconds: min(0.5, max(0.001, until - Clock.monotonic())))
+                work.wait(seconds: max(0.001, until - Clock.monotonic()))
             case .unavailable:
                 stopSignal.wait(seconds: forwarder.nextConnectDelay())
             case .outboxFailed:
@@ -64,5 +71,6 @@ public final class ForwarderService: Sendable {
         work.signal()
         finished.wait()
         finished.signal()
+        outboxChanges.stop()
     }
 }

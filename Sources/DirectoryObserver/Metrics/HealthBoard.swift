@@ -2,7 +2,8 @@ import Synchronization
 
 /// What `/healthz` and systemd's `STATUS=` say about the pipeline: whether the outbox takes commits, which
 /// watched directories are not watched (and why), and whether Redis answers. The parts publish their
-/// state changes here; readers get a consistent copy. Sendable: one `Mutex`.
+/// state changes here; readers get a consistent copy, and an observer is told of each change (so the
+/// systemd agent sleeps until there is one). Sendable: one `Mutex`.
 public final class HealthBoard: Sendable {
     /// A copy of the board at one moment.
     public struct Snapshot: Sendable, Equatable {
@@ -24,6 +25,7 @@ public final class HealthBoard: Sendable {
     }
 
     private let state: Mutex<Snapshot>
+    private let observer = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Every directory starts as "not watched yet": the board is healthy only once each is armed.
     public init(directories: [String]) {
@@ -36,23 +38,37 @@ public final class HealthBoard: Sendable {
         state.withLock { $0 }
     }
 
+    /// `handler` runs (on the reporting thread, outside the lock) after each change of the snapshot.
+    public func observe(_ handler: @escaping @Sendable () -> Void) {
+        observer.withLock { $0 = handler }
+    }
+
     public func outboxFailing(_ error: String) {
-        state.withLock { $0.outboxFailure = error }
+        update { $0.outboxFailure = error }
     }
 
     public func outboxCommits() {
-        state.withLock { $0.outboxFailure = nil }
+        update { $0.outboxFailure = nil }
     }
 
     public func watching(_ directory: String) {
-        _ = state.withLock { $0.unwatched.removeValue(forKey: directory) }
+        update { $0.unwatched[directory] = nil }
     }
 
     public func notWatching(_ directory: String, reason: String) {
-        state.withLock { $0.unwatched[directory] = reason }
+        update { $0.unwatched[directory] = reason }
     }
 
     public func redis(up: Bool) {
-        state.withLock { $0.redisUp = up }
+        update { $0.redisUp = up }
+    }
+
+    private func update(_ change: (inout Snapshot) -> Void) {
+        let changed = state.withLock { snapshot in
+            let before = snapshot
+            change(&snapshot)
+            return snapshot != before
+        }
+        if changed { observer.withLock { $0 }?() }
     }
 }

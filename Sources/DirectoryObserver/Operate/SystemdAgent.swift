@@ -1,15 +1,19 @@
 import Foundation
 import Logging
+import Synchronization
 
-/// The daemon's conversation with systemd after `READY=1`, on its own thread: `STATUS=` whenever the
-/// pipeline's state changes (outbox failing, a directory not watched, Redis reachable or not; the pending
+/// The daemon's conversation with systemd after `READY=1`, on its own thread, which sleeps until the
+/// health board changes or a ping is due: `STATUS=` whenever the pipeline's state changes (outbox failing, a directory not watched, Redis reachable or not; the pending
 /// count is read from the outbox at that moment), and, when `WATCHDOG_USEC` is set for this process,
 /// `WATCHDOG=1` every half period, but only while the outbox writer and the forwarder are each resting
 /// or have finished work since the last look. A thread stuck in one piece of work stops the pings, and
 /// systemd restarts the service. Sendable: its state lives on its thread; `stop()` signals it.
 final class SystemdAgent: Sendable {
-    private let stopSignal = WakeSignal()
+    private let wake = WakeSignal()
+    private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    /// Longest sleep without a ping due: the board's observer wakes the thread on every change.
+    private static let longestSleep = 3_600.0
 
     /// `WATCHDOG_USEC` as seconds between pings (half the period), nil when unset or meant for another pid.
     static func pingInterval(environment: [String: String]) -> Double? {
@@ -23,12 +27,12 @@ final class SystemdAgent: Sendable {
         notifier: SystemdNotifier, metrics: PipelineMetrics, directories: Int, pingInterval: Double?,
         pendingCount: @escaping @Sendable () -> Int?, logger: Logger
     ) {
-        let thread = Thread { [stopSignal, finished] in
+        metrics.health.observe { [wake] in wake.signal() }
+        let thread = Thread { [self] in
             var lastStatus = StatusLine.key(metrics.health.snapshot())
             var lastBeats: (writer: Heartbeat.Reading?, forwarder: Heartbeat.Reading?) = (nil, nil)
             var nextPing = Clock.monotonic()
-            let tick = min(pingInterval ?? 1, 1)
-            while true {
+            while !stopping.load(ordering: .acquiring) {
                 let now = Clock.monotonic()
                 if let pingInterval, now >= nextPing {
                     let writer = metrics.writerBeat.read()
@@ -49,8 +53,8 @@ final class SystemdAgent: Sendable {
                     notifier.send(["STATUS=" + line])
                     logger.debug("systemd status", metadata: ["systemd.status": "\(line)"])
                 }
-                let untilPing = pingInterval == nil ? tick : max(0.001, nextPing - Clock.monotonic())
-                if stopSignal.wait(seconds: min(tick, untilPing)) { break }
+                let untilPing = pingInterval == nil ? Self.longestSleep : max(0.001, nextPing - Clock.monotonic())
+                wake.wait(seconds: untilPing)
             }
             finished.signal()
         }
@@ -60,7 +64,8 @@ final class SystemdAgent: Sendable {
 
     /// Ends the thread; blocks until it is gone.
     func stop() {
-        stopSignal.signal()
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
         finished.wait()
         finished.signal()
     }

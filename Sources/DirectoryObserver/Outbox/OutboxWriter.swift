@@ -245,8 +245,7 @@ public final class OutboxWriter: Sendable {
         var relistWhenCommitting = false
         var backoff = 0.05
         var pruning = PruneSchedule(now: Clock.monotonic())
-        var lastCommit = Clock.monotonic()
-        var logMayHaveGrown = false
+        var logCheckAt: Double?
         var durable = settings.sync == .full
         while true {
             let (incoming, stopping) = state.withLock { state in
@@ -260,13 +259,16 @@ public final class OutboxWriter: Sendable {
                 if pruning.isDue(now: now, idle: true) {
                     metrics.writerBeat.working()
                     prune(store, &pruning)
-                    if logMayHaveGrown, now - lastCommit >= Self.idleBeforeLogTruncation {
-                        logMayHaveGrown = !truncateLogIfLarge(store)
-                    }
+                    continue
+                }
+                if let checkAt = logCheckAt, now >= checkAt {
+                    metrics.writerBeat.working()
+                    logCheckAt = truncateLogIfLarge(store) ? nil : now + Self.idleBeforeLogTruncation
                     continue
                 }
                 metrics.writerBeat.rested()
-                wake.wait(seconds: max(0.001, pruning.nextStep - now))
+                // Nothing runs until a request, a due prune step or the log check: an idle writer sleeps.
+                wake.wait(seconds: max(0.001, min(pruning.nextStep, logCheckAt ?? .infinity) - now))
                 continue
             }
             metrics.writerBeat.working()
@@ -276,9 +278,9 @@ public final class OutboxWriter: Sendable {
                 let (completions, inserted) = try commit(retained, to: store)
                 retained.removeAll(keepingCapacity: true)
                 metrics.writerBeat.progressed()
-                lastCommit = Clock.monotonic()
-                logMayHaveGrown = true
-                pruning.recordCommit()
+                let committedAt = Clock.monotonic()
+                logCheckAt = committedAt + Self.idleBeforeLogTruncation
+                pruning.recordCommit(now: committedAt, retention: settings.retention)
                 if let since = busySince {
                     metrics.health.outboxCommits()
                     logger.info(
@@ -299,7 +301,7 @@ public final class OutboxWriter: Sendable {
                 }
                 completions.forEach { $0() }
                 if inserted { onCommit() }
-                if pruning.isDue(now: lastCommit, idle: false) { prune(store, &pruning) }
+                if pruning.isDue(now: committedAt, idle: false) { prune(store, &pruning) }
             } catch {
                 switch CommitProblem(error) {
                 case .detached(let error):
@@ -351,7 +353,8 @@ public final class OutboxWriter: Sendable {
     static let idleBeforeLogTruncation = 2.0
 
     /// Truncates the write-ahead log when it is over `OutboxFile.journalSizeLimit`; returns true when it
-    /// is small now (or could not be looked at), false when a reader kept it from being truncated.
+    /// is small now (or could not be looked at), false when a reader kept it from being truncated (the
+    /// writer tries again `idleBeforeLogTruncation` later).
     private func truncateLogIfLarge(_ store: OutboxStore) -> Bool {
         var info = stat()
         guard stat(path + "-wal", &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit else { return true }
@@ -476,13 +479,17 @@ public final class OutboxWriter: Sendable {
     /// its own short transaction.
     private func prune(_ store: OutboxStore, _ schedule: inout PruneSchedule) {
         do {
-            let cutoff = Clock.now() - settings.retention
-            let step = try store.connection.transaction {
-                try store.prune(
+            let wallNow = Clock.now()
+            let cutoff = wallNow - settings.retention
+            let (step, oldestRetained) = try store.connection.transaction {
+                let step = try store.prune(
                     settledBefore: cutoff, limit: PruneSchedule.stepLimit, scanLimit: PruneSchedule.scanLimit)
+                return (step, step.finished ? try store.oldestDeliveryTime(notBefore: cutoff) : nil)
             }
             if step.deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(step.deleted)"]) }
-            schedule.record(step, now: Clock.monotonic())
+            // The next step is due when the oldest delivery still retained grows older than the retention.
+            let dueIn = oldestRetained.map { $0 + settings.retention - wallNow }
+            schedule.record(step, now: Clock.monotonic(), nextDueIn: dueIn)
         } catch {
             logger.warning("outbox prune failed", metadata: ["error": "\(error)"])
             schedule.postpone(now: Clock.monotonic())
