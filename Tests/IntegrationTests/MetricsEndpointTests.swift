@@ -156,6 +156,20 @@ struct MetricsEndpointTests {
         #expect(try await daemon.exitStatus(within: 10) == 0)
     }
 
+    @Test("a second daemon on the same configuration names the first one's pid, not the port they share")
+    func secondDaemonNamesTheHolder() async throws {
+        let port = try HTTPProbe.freePort()
+        let setup = try DaemonSetup(port: try HTTPProbe.freePort(), extra: "metrics_listen=127.0.0.1:\(port)")
+        let first = try await setup.start()
+        let second = try await setup.start(name: "second", waitForStart: false)
+        #expect(try await second.exitStatus(within: 10) == 75)
+        #expect(second.stderrLines.count == 1)
+        #expect(second.stderr.contains("locked by") && second.stderr.contains("\(first.pid)"), "\(second.stderr)")
+        #expect(try HTTPProbe.get("/healthz", port: port).status == 200)
+        first.send(SIGTERM)
+        #expect(try await first.exitStatus(within: 10) == 0)
+    }
+
     @Test("a metrics_listen port already taken is refused at start: one line, exit 78, no outbox made")
     func takenPortIsRefused() async throws {
         let (holder, port) = try HTTPProbe.listeningSocket()

@@ -34,9 +34,11 @@ public final class Daemon: Sendable {
         let filters = try configuration.monitors.map { monitor throws(ConfigError) in
             (monitor, try NameFilter(monitor: monitor, file: configuration.file))
         }
+        // The lock first, so a second daemon is told who holds the outbox rather than that the metrics
+        // port is taken; the metrics port next, so a taken one refuses the start before the outbox is opened.
+        lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         operations = try Operations(configuration: configuration, environment: environment, logger: logger)
         let metrics = operations.metrics
-        lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         let work = WakeSignal()
         writer = try OutboxWriter(
             settings: configuration.outbox, logger: logger, metrics: metrics, onCommit: { work.signal() },
