@@ -80,7 +80,7 @@ public final class OutboxWriter: Sendable {
         let ready = DispatchSemaphore(value: 0)
         let handedOver = DispatchSemaphore(value: 0)
         let handOver = Mutex<OutboxWriter?>(nil)
-        let thread = Thread { [settings] in
+        startThread(named: "outbox-writer") { [settings] in
             let store: OutboxStore
             do throws(OutboxError) {
                 var upgradeStarted: Double?
@@ -113,8 +113,6 @@ public final class OutboxWriter: Sendable {
             handedOver.wait()
             handOver.withLock { $0 }?.run(store)
         }
-        thread.name = "outbox-writer"
-        thread.start()
         ready.wait()
         switch opened.withLock({ $0 }) {
         case .success(let uuid): self.uuid = uuid
