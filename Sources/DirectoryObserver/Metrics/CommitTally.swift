@@ -24,6 +24,13 @@ public struct CommitTally: Sendable {
         if announced > 0 { exists[queue, default: 0] += announced }
     }
 
+    /// One chunk of a listing applied from its spool: the files it announced, and the listing itself
+    /// once its last chunk is in.
+    public mutating func listingChunk(queue: String, announced: Int, finished: Bool) {
+        if finished { listings[queue, default: 0] += 1 }
+        if announced > 0 { exists[queue, default: 0] += announced }
+    }
+
     /// Events of `queue` marked skipped by the forwarder.
     public mutating func skipped(queue: String, count: Int) {
         if count > 0 { skipped[queue, default: 0] += count }
