@@ -1,0 +1,30 @@
+@testable import DirectoryObserver
+import Glibc
+
+extension ForwarderFixture {
+    /// `count` `created` events of `queue` whose files exist in the watched directory (names may not be
+    /// UTF-8, so files are made from the raw bytes).
+    func eventsWithFiles(queue: String, count: Int, stem: String, counter: String? = nil) throws -> [NewEvent] {
+        let events = Self.events(queue: queue, counter: counter, count: count, stem: stem, directory: watched)
+        for event in events {
+            let descriptor = Self.bytePath(watched, event.filename).withUnsafeBufferPointer {
+                $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
+            }
+            guard descriptor >= 0 else { throw FixtureError(detail: "cannot create a watched file") }
+            close(descriptor)
+        }
+        return events
+    }
+
+    /// Removes an event's file, as a consumer that took it would.
+    func removeFile(of event: NewEvent) {
+        _ = Self.bytePath(event.directory, event.filename).withUnsafeBufferPointer {
+            $0.withMemoryRebound(to: CChar.self) { unlink($0.baseAddress!) }
+        }
+    }
+
+    /// `directory/name` as a NUL-terminated byte path.
+    static func bytePath(_ directory: String, _ name: [UInt8]) -> [UInt8] {
+        Array(directory.utf8) + [UInt8(ascii: "/")] + name + [0]
+    }
+}
