@@ -34,12 +34,15 @@ extension RedisError {
     /// `ERR` replies that mean a command is missing or AUTH does not fit the server.
     private static let configurationErrPhrases = [
         "unknown command", "unknown subcommand", "called without any password configured", "no password is set",
+        // NOPERM raised inside a script reaches the client as ERR with this text.
+        "The user executing the script can't",
     ]
 
     /// For a `.configuration` failure, what a person should change, in one sentence.
     public var fix: String {
         guard case .reply(let prefix) = kind else { return "check that Redis is reachable" }
-        switch prefix {
+        let permission = prefix == "NOPERM" || detail.contains("The user executing the script can't")
+        switch permission ? "NOPERM" : prefix {
         case "WRONGPASS":
             return "check redis_username and redis_password (or the password file or environment variable)"
         case "NOPERM":
