@@ -76,7 +76,7 @@ struct ForwarderServerStateTests {
 
     @Test("a server state refusing writes for a while: nothing dead, all delivered after, at most 4 log lines",
         arguments: ServerState.allCases)
-    func serverStateEpisode(state: ServerState) throws {
+    func serverStateEpisode(state: ServerState) async throws {
         let server = try RedisServer(arguments: ["--enable-protected-configs", "yes"])
         let fixture = try ForwarderFixture()
         let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 30)
@@ -84,21 +84,21 @@ struct ForwarderServerStateTests {
             fixture.settings(server, retry: RetrySettings(initial: 0.05, maximum: 0.5, maxAttempts: 3)))
         defer { service.stop() }
         try fixture.append(Array(events[..<10]))
-        try #require(fixture.wait { (try? server.length("jobs")) == 10 })
+        try #require(try await fixture.waitAsync { (try? server.length("jobs")) == 10 })
 
         try state.enter(server)
         let start = Clock.monotonic()
         try fixture.append(Array(events[10..<20]))
-        usleep(UInt32(Self.episodeSeconds / 2 * 1_000_000))
+        try await pauseAsync(Self.episodeSeconds / 2)
         try fixture.append(Array(events[20...]))
-        usleep(UInt32(max(0, Self.episodeSeconds - (Clock.monotonic() - start)) * 1_000_000))
+        try await pauseAsync(Self.episodeSeconds - (Clock.monotonic() - start))
         #expect(try fixture.count(.dead) == 0)
         #expect(try fixture.count(.pending) == 20)
         #expect(try fixture.rows().allSatisfy { $0.attempts == 0 })
         try state.leave(server)
 
-        try #require(fixture.wait { (try? server.length("jobs")) == 30 })
-        try #require(try fixture.waitUntilNothingPending())
+        try #require(try await fixture.waitAsync { (try? server.length("jobs")) == 30 })
+        try #require(try await fixture.waitAsync { try fixture.count(.pending) == 0 })
         #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
         #expect(try server.integer("jobs:count") == 30)
         #expect(try fixture.count(.dead) == 0)
@@ -110,7 +110,7 @@ struct ForwarderServerStateTests {
     }
 
     @Test("NOPERM on the queue: held without attempts, one error naming the fix, delivered once the ACL allows it")
-    func noPermissionHolds() throws {
+    func noPermissionHolds() async throws {
         let server = try RedisServer()
         try server.command("ACL", "SETUSER", "observer", "on", ">observer-pw", "~*", "&*", "+@all", "-lpush")
         let fixture = try ForwarderFixture()
@@ -121,8 +121,9 @@ struct ForwarderServerStateTests {
             redis: RedisSettings(endpoint: server.endpoint, username: "observer", password: "observer-pw"))
         let service = try fixture.service(settings)
         defer { service.stop() }
-        try #require(fixture.wait(seconds: 10) { !fixture.logs.messages(containing: "configuration is fixed").isEmpty })
-        usleep(2_000_000)
+        try #require(
+            try await fixture.waitAsync(seconds: 10) { !fixture.logs.messages(containing: "configuration is fixed").isEmpty })
+        try await pauseAsync(2)
         #expect(try fixture.count(.dead) == 0)
         #expect(try fixture.rows().allSatisfy { $0.attempts == 0 && $0.state == .pending })
         let held = fixture.logs.messages(containing: "configuration is fixed")
@@ -131,13 +132,13 @@ struct ForwarderServerStateTests {
         #expect(held.first?.metadata["fix"]?.contains("grant the ACL user") == true)
 
         try server.command("ACL", "SETUSER", "observer", "+lpush")
-        try #require(try fixture.waitUntilNothingPending(seconds: 10))
+        try #require(try await fixture.waitAsync(seconds: 10) { try fixture.count(.pending) == 0 })
         #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
         #expect(fixture.logs.entries("queue accepts events again").count == 1)
     }
 
     @Test("a wrong password holds the forwarder with one error naming the fix, and retries at retry_max")
-    func wrongPasswordHolds() throws {
+    func wrongPasswordHolds() async throws {
         let server = try RedisServer(password: "right")
         let fixture = try ForwarderFixture()
         try fixture.append(ForwarderFixture.events(queue: "jobs", counter: nil, count: 3))
@@ -145,7 +146,7 @@ struct ForwarderServerStateTests {
             server, retry: RetrySettings(initial: 0.01, maximum: 0.4, maxAttempts: 1),
             redis: RedisSettings(endpoint: server.endpoint, password: "wrong"))
         let service = try fixture.service(settings)
-        usleep(2_000_000)
+        try await pauseAsync(2)
         service.stop()
         let refused = fixture.logs.entries("Redis refuses the observer's configuration; events wait in the outbox")
         #expect(refused.count == 1)

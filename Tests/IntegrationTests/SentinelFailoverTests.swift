@@ -21,7 +21,7 @@ struct SentinelFailoverTests {
 
     @Test("kill -9 of the master: every file announced on the promoted replica, in order, duplicates only resent ones",
         arguments: Scenario.allCases)
-    func failover(scenario: Scenario) throws {
+    func failover(scenario: Scenario) async throws {
         let cluster = try SentinelCluster()
         let fixture = try ForwarderFixture()
         let events = try fixture.eventsWithFiles(queue: "jobs", count: Self.total, stem: "s")
@@ -37,7 +37,7 @@ struct SentinelFailoverTests {
         for (index, event) in events.enumerated() {
             let due = start + Double(index) / Self.rate
             let now = Clock.monotonic()
-            if due > now { usleep(UInt32((due - now) * 1_000_000)) }
+            if due > now { try await pauseAsync(due - now) }
             if scenario == .replicaLagging, index == pauseAt {
                 try cluster.replica.pause()
                 try cluster.master.command("CLIENT", "KILL", "TYPE", "replica")
@@ -48,9 +48,9 @@ struct SentinelFailoverTests {
             }
             fixture.writer.append([event])
         }
-        try #require(fixture.wait(seconds: 40) { cluster.masterPort() == cluster.replica.port })
-        try #require(try fixture.waitUntilNothingPending(seconds: 40))
-        usleep(300_000)
+        try #require(try await fixture.waitAsync(seconds: 40) { cluster.masterPort() == cluster.replica.port })
+        try #require(try await fixture.waitAsync(seconds: 40) { try fixture.count(.pending) == 0 })
+        try await pauseAsync(0.3)
 
         let expected = events.map(ForwarderFixture.message)
         let pushed = try cluster.replica.consumerOrder("jobs")

@@ -28,3 +28,23 @@ extension ForwarderFixture {
         Array(directory.utf8) + [UInt8(ascii: "/")] + name + [0]
     }
 }
+
+extension ForwarderFixture {
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass, sleeping without holding a thread
+    /// of the test runner's small pool (long tests must not starve the others); returns whether it held.
+    @discardableResult
+    func waitAsync(seconds: Double = 30, until condition: () throws -> Bool) async throws -> Bool {
+        let deadline = Clock.monotonic() + seconds
+        while true {
+            if try condition() { return true }
+            if Clock.monotonic() >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Sleeps `seconds` without holding a thread of the test runner's pool.
+func pauseAsync(_ seconds: Double) async throws {
+    guard seconds > 0 else { return }
+    try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+}
