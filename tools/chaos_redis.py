@@ -256,7 +256,7 @@ def wait_sentinels(sentinels, replica, timeout=20.0):
                 client.close()
         client = replica.client(timeout=2)
         try:
-            ready = ready and "master_link_status:up" in client("INFO", "replication")
+            ready = ready and b"master_link_status:up" in client("INFO", "replication")
         finally:
             client.close()
         if ready:

@@ -74,4 +74,20 @@ struct SentinelFailoverTests {
         if scenario == .replicaLagging { #expect(resent > 0) }
         #expect(try fixture.count(.dead) == 0)
     }
+
+    @Test("drain finds the master through the sentinels (redis_server is not used) and forwards everything")
+    func drainThroughSentinel() throws {
+        let cluster = try SentinelCluster()
+        let fixture = try ForwarderFixture()
+        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 50)
+        try fixture.append(events)
+        let settings = fixture.settings(
+            cluster.master, timeout: 2,
+            redis: RedisSettings(endpoint: .tcp(host: "127.0.0.1", port: 1), sentinel: cluster.settings))
+        let outcome = try Drain.run(settings: settings, writer: fixture.writer, logger: fixture.logger)
+        #expect(outcome == Drain.Outcome(settled: 50, dead: 0))
+        #expect(try cluster.master.consumerOrder("jobs") == events.map(ForwarderFixture.message))
+        #expect(fixture.logs.entries("connected to Redis").first?.metadata["redis.endpoint"]
+            == "127.0.0.1:\(cluster.master.port)")
+    }
 }

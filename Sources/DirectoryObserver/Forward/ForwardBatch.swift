@@ -25,7 +25,7 @@ struct ForwardBatch {
     struct Storage {
         var events: [Event] = []
         var encoded: [UInt8] = []
-        /// The `MessageFingerprint` of the last event.
+        /// The `MessageFingerprint` of the last event (while reading: the last name read).
         var lastFingerprint: [UInt8] = []
     }
 
@@ -71,6 +71,7 @@ struct ForwardBatch {
         batch.storage.encoded.reserveCapacity(limit * 200)
         let counterBytes = counter.map { Array($0.utf8) }
         var message: [UInt8] = []
+        var lastTimestamp = 0.0
         repeat {
             if batch.events.count > 0 {
                 let sameCounter =
@@ -88,8 +89,9 @@ struct ForwardBatch {
                     EventMessage.append(
                         directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp,
                         to: &message)
-                    MessageFingerprint.append(
-                        id: id, timestamp: timestamp, name: filename, to: &batch.storage.lastFingerprint)
+                    // Only the last event's fingerprint is sent: keep its name, format it once at the end.
+                    batch.storage.lastFingerprint.removeAll(keepingCapacity: true)
+                    batch.storage.lastFingerprint.append(contentsOf: filename)
                 }
             }
             let start = batch.storage.encoded.count
@@ -98,7 +100,11 @@ struct ForwardBatch {
             let file = kind == .exists ? FileLocation(directory: select.text(2), name: select.blob(3)) : nil
             batch.storage.events.append(
                 Event(id: id, kind: kind, arguments: start..<batch.storage.encoded.count, file: file))
+            lastTimestamp = timestamp
         } while try select.step()
+        let name = batch.storage.lastFingerprint
+        MessageFingerprint.append(
+            id: batch.events.last!.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
         return batch
     }
 
