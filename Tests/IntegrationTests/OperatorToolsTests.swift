@@ -31,9 +31,13 @@ struct OperatorToolsTests {
         try SurrogateJSON.object(text)
     }
 
-    /// Runs the binary and requires exit 0 and an empty stderr.
-    func ok(_ arguments: [String]) throws -> String {
-        let result = try ObserverBinary.run(arguments)
+    /// "Now" for the commands, and the clock moved 30 days on: whatever depends on the date must hold
+    /// on any date.
+    static let clockShifts: [Double] = [0, 30 * 86_400]
+
+    /// Runs the binary (its clock moved by `clockShift`) and requires exit 0 and an empty stderr.
+    func ok(_ arguments: [String], clockShift: Double = 0) throws -> String {
+        let result = try ObserverBinary.run(arguments, clockShift: clockShift)
         try #require(result.status == 0, "\(arguments): status \(result.status), stderr \(result.stderr)")
         #expect(result.stderr.isEmpty)
         return result.stdoutText
@@ -176,18 +180,50 @@ struct OperatorToolsTests {
 
     // MARK: - purge and replay
 
-    @Test("purge deletes the state asked for and says how many")
-    func purge() throws {
-        try createStandardOutbox()
+    @Test("purge deletes the state asked for and says how many; --older-than counts from now", arguments: clockShifts)
+    func purge(clockShift: Double) throws {
+        // Event times relative to the commands' "now": two dead events, ten days and one hour old.
+        let now = Clock.now() + clockShift
+        try OutboxFiles.create(
+            outbox,
+            rows: [
+                .init(queue: "a", state: .delivered, timestamp: now - 10 * 86_400),
+                .init(queue: "a", state: .pending, timestamp: now - 10 * 86_400),
+                .init(queue: "b", state: .dead, timestamp: now - 10 * 86_400),
+                .init(queue: "b", state: .dead, timestamp: now - 3_600),
+                .init(queue: "a", state: .delivered, timestamp: now - 3_600),
+            ])
         #expect(
-            try ok(["outbox", "purge", "--outbox", outbox, "--state", "delivered", "--queue", "a"])
+            try ok(["outbox", "purge", "--outbox", outbox, "--state", "delivered", "--queue", "a"], clockShift: clockShift)
                 == "purged 2 events\n")
         #expect(
-            try ok(["outbox", "purge", "--outbox", outbox, "--state", "dead", "--older-than", "7d"])
-                == "purged 0 events\n")
+            try ok(["outbox", "purge", "--outbox", outbox, "--state", "dead", "--older-than", "7d"], clockShift: clockShift)
+                == "purged 1 events\n")
         let remaining = try ok(["outbox", "list", "--outbox", outbox, "--json"]).split(separator: "\n")
             .map { try jsonObject($0)["id"] as? Int ?? -1 }
-        #expect(remaining == [2, 3, 4, 6])
+        #expect(remaining == [2, 4])
+    }
+
+    @Test("ages in list and replay filters count back from now", arguments: clockShifts)
+    func ageFilters(clockShift: Double) throws {
+        let now = Clock.now() + clockShift
+        // Events 10 days, 3 hours, 30 minutes and 1 minute old.
+        try OutboxFiles.create(
+            outbox,
+            rows: [10 * 86_400, 3 * 3_600, 30 * 60, 60].map { .init(state: .delivered, timestamp: now - $0) })
+        func ids(_ extra: [String]) throws -> [Int] {
+            try ok(["outbox", "list", "--outbox", outbox, "--json"] + extra, clockShift: clockShift)
+                .split(separator: "\n").map { try jsonObject($0)["id"] as? Int ?? -1 }
+        }
+        #expect(try ids(["--since", "7d"]) == [2, 3, 4])
+        #expect(try ids(["--since", "2h"]) == [3, 4])
+        #expect(try ids(["--until", "15m"]) == [1, 2, 3])
+        #expect(try ids(["--since", "4h", "--until", "10m"]) == [2, 3])
+        #expect(
+            try ok(["replay", "--outbox", outbox, "--since", "1h", "--dry-run"], clockShift: clockShift)
+                == "replayed 2 events\n")
+        #expect(try ok(["replay", "--outbox", outbox, "--until", "1d"], clockShift: clockShift) == "replayed 1 events\n")
+        #expect(try ids(["--state", "pending"]) == [5])
     }
 
     @Test("replay: delivered by default, dead rows move to the end, dry runs change nothing")

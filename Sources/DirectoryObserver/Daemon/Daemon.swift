@@ -12,15 +12,22 @@ public final class Daemon: Sendable {
     private let logger: Logger
 
     /// Starts everything; throws `ConfigError`, `OutboxError` or `SystemError` with a message for the
-    /// operator when something cannot start.
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// operator when something cannot start. `onOutboxDetached` runs once if the outbox at the path is
+    /// removed or replaced under the daemon: nothing more is committed by then and the error is logged;
+    /// the caller is expected to exit (SPEC §6: status 75).
+    public init(
+        configuration: Configuration, logger: Logger,
+        onOutboxDetached: @escaping @Sendable (OutboxError) -> Void = { _ in }
+    ) throws {
         self.logger = logger
         let filters = try configuration.monitors.map { monitor throws(ConfigError) in
             (monitor, try NameFilter(monitor: monitor, file: configuration.file))
         }
         lock = LockHolder(try OutboxLock(outbox: configuration.outbox.path))
         let work = WakeSignal()
-        writer = try OutboxWriter(settings: configuration.outbox, logger: logger) { work.signal() }
+        writer = try OutboxWriter(
+            settings: configuration.outbox, logger: logger, onCommit: { work.signal() },
+            onDetached: onOutboxDetached)
         let board = QueueLengthBoard()
         forwarder = try ForwarderService(
             settings: ForwarderSettings(configuration: configuration), writer: writer, board: board, work: work,
@@ -37,7 +44,8 @@ public final class Daemon: Sendable {
             ])
     }
 
-    /// Stops in order: watcher, forwarder, writer (commits what was read), then the lock.
+    /// Stops in order: watcher, forwarder (its thread ended), writer (commits what was read, then refuses
+    /// any request), then the lock.
     public func stop() {
         logger.info("directory_observer stopping")
         watcher.stop()

@@ -4,25 +4,30 @@ import Logging
 import Synchronization
 
 /// Runs a `Forwarder` on its own thread for the daemon's lifetime. It wakes when the outbox writer
-/// commits (the hot path never sleeps on a fixed interval), re-checks every half second when idle so
-/// events added by another process (`replay`) go out within a second, and backs off with jitter while
-/// Redis is unreachable. `stop()` lets the current round trip finish (bounded by the Redis timeout).
+/// commits and when any other process writes the outbox (`replay`: a `FileChangeSignal` on the
+/// write-ahead log), so the hot path never sleeps on a fixed interval and an idle daemon's forwarder
+/// never wakes; it backs off with jitter while Redis is unreachable. `stop()` lets the current round
+/// trip finish (bounded by the Redis timeout).
 public final class ForwarderService: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stopSignal = WakeSignal()
     private let work: WakeSignal
+    private let outboxChanges: FileChangeSignal
     private let finished = DispatchSemaphore(value: 0)
-    private let timeout: Double
 
     /// Starts the thread. `work` is the signal the outbox writer raises after each commit.
     public init(
         settings: ForwarderSettings, writer: OutboxWriter, board: QueueLengthBoard, work: WakeSignal, logger: Logger
     ) throws(OutboxError) {
         self.work = work
-        self.timeout = settings.timeout
         // The forwarder's own connection is opened on the calling thread and moved into the thread,
         // which is its only user from then on.
         let connection = try OutboxFile.open(path: writer.path, access: .modify)
+        do {
+            outboxChanges = try FileChangeSignal(path: writer.path + "-wal", raising: work)
+        } catch {
+            throw OutboxError(path: writer.path, reason: .system(error))
+        }
         let box = Mutex<OutboxStore?>(OutboxStore(connection: connection))
         let thread = Thread {
             guard let store = box.withLock({ $0.take() }) else { return }
@@ -41,9 +46,9 @@ public final class ForwarderService: Sendable {
             case .progress:
                 continue
             case .idle:
-                work.wait(seconds: 0.5)
+                work.wait()
             case .waiting(let until):
-                work.wait(seconds: min(0.5, max(0.001, until - Clock.monotonic())))
+                work.wait(seconds: max(0.001, until - Clock.monotonic()))
             case .unavailable:
                 stopSignal.wait(seconds: forwarder.nextConnectDelay())
             case .outboxFailed:
@@ -52,12 +57,15 @@ public final class ForwarderService: Sendable {
         }
     }
 
-    /// Asks the thread to stop after its current round trip and waits for it (at most the Redis timeout
-    /// plus a second).
+    /// Asks the thread to stop after its current round trip and waits until it has ended and closed its
+    /// outbox connection (a round trip is bounded by the Redis timeout), so the writer, stopped after it,
+    /// is the last to touch the outbox. Safe to call twice.
     public func stop() {
         stopping.store(true, ordering: .releasing)
         stopSignal.signal()
         work.signal()
-        _ = finished.wait(timeout: .now() + .milliseconds(Int((timeout + 1) * 1000)))
+        finished.wait()
+        finished.signal()
+        outboxChanges.stop()
     }
 }

@@ -26,6 +26,9 @@ public struct OutboxError: Error, CustomStringConvertible, Sendable, Equatable {
         case unknownEvent(Int64)
         /// A request the outbox refuses (e.g. purging pending events).
         case refused(String)
+        /// The file at the path is no longer the one a running daemon writes (removed, moved or replaced
+        /// under it); the daemon commits nothing more and stops.
+        case detached(String)
         /// SQLite failed.
         case sqlite(SQLiteError)
         /// A system call failed.
@@ -70,6 +73,9 @@ public struct OutboxError: Error, CustomStringConvertible, Sendable, Equatable {
             return "outbox \(path) has no event with id \(id)"
         case .refused(let why):
             return "outbox \(path): \(why)"
+        case .detached(let what):
+            return "outbox \(path): \(what) while the daemon ran; committing nothing more to the old files "
+                + "and stopping (restart the daemon on the outbox now at the path)"
         case .sqlite(let error):
             return "outbox \(path): \(error)"
         case .system(let error):

@@ -22,6 +22,13 @@ public enum OutboxFile {
 
     /// Opens (and for the daemon, creates or migrates) the outbox at `path`. `upgrading` is told the
     /// schema versions before an existing outbox is migrated (an upgrade may copy every event).
+    ///
+    /// The file's header is read through the descriptor SQLite opened, never through one of our own: a
+    /// process that holds SQLite connections on the outbox (the daemon has two) must not open and close
+    /// another descriptor of it, or the kernel drops every POSIX lock the process holds on the file and
+    /// another process may then checkpoint and delete the write-ahead log under the daemon. A file opened
+    /// read-write is put in WAL mode (a restored copy may come in rollback-journal mode, where readers
+    /// block the writer) once it has passed every check.
     public static func open(
         path: String, access: Access, sync: OutboxSettings.Sync = .full,
         upgrading: (_ from: Int, _ to: Int) -> Void = { _, _ in }
@@ -30,10 +37,11 @@ public enum OutboxFile {
             guard case .daemon = access else { throw OutboxError(path: path, reason: .missing) }
             try create(path: path)
         }
-        try checkHeader(path: path)
+        try checkRegularFile(path: path)
         let connection: SQLiteConnection
         do {
             connection = try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
+            try checkHeader(try connection.readFileHeader(), path: path)
             if access != .inspect && connection.isReadOnly {
                 throw OutboxError(path: path, reason: .notWritable("the file"))
             }
@@ -42,6 +50,7 @@ public enum OutboxFile {
                 throw OutboxError(path: path, reason: .integrity(problem))
             }
             if access != .inspect {
+                try useWriteAheadLog(connection, path: path)
                 try connection.execute("PRAGMA synchronous=\(sync == .full ? "FULL" : "NORMAL")")
             }
         } catch let error as OutboxError {
@@ -69,34 +78,49 @@ public enum OutboxFile {
 
     // MARK: - Checks that read without writing
 
-    /// Reads the first 100 bytes: an SQLite header whose application_id is ours.
-    private static func checkHeader(path: String) throws(OutboxError) {
+    /// Refuses a path that is a directory or another non-regular file (`stat` opens no descriptor).
+    private static func checkRegularFile(path: String) throws(OutboxError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw OutboxError(path: path, reason: .system(SystemError(call: "stat", errno: errno)))
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw OutboxError(path: path, reason: .notAFile) }
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw OutboxError(path: path, reason: .system(SystemError(call: "open", errno: errno)))
-        }
-        defer { close(fd) }
-        var header = [UInt8](repeating: 0, count: 100)
-        let count = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 100, 0) }
-        guard count == 100, Array(header[0..<16]) == sqliteMagic else {
+    }
+
+    /// Checks the first 100 bytes of the file: an SQLite header whose application_id is ours.
+    private static func checkHeader(_ header: [UInt8], path: String) throws(OutboxError) {
+        guard header.count == 100, Array(header[0..<16]) == sqliteMagic else {
             throw OutboxError(path: path, reason: .notSQLite)
         }
         let applicationID = header[68..<72].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
         guard applicationID == Migrations.applicationID else {
             throw OutboxError(path: path, reason: .foreignDatabase(applicationID: applicationID))
         }
-        // The header holds user_version too. Refusing a newer schema here, before SQLite opens the file,
-        // leaves nothing beside it: a read-only connection would create a -wal and a -shm and keep them.
-        // (A version still in the WAL is caught by `checkVersion` once the file is open.)
+        // The header holds user_version too. Refusing a newer schema here, before any query, leaves
+        // nothing beside the file: a read-only connection would create a -wal and a -shm and keep them.
+        // (A version still in the WAL is caught by `checkVersion` once the file is read.)
         let version = header[60..<64].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
         guard version <= Migrations.latestVersion else {
             throw OutboxError(
                 path: path, reason: .newerSchema(found: Int(version), known: Migrations.latestVersion))
+        }
+    }
+
+    /// The largest the write-ahead log stays once a checkpoint has copied it back: SQLite truncates it to
+    /// this size when it starts over, so an outage's backlog does not leave a log of its size behind.
+    public static let journalSizeLimit = 1 << 20
+
+    /// Puts the file in WAL mode when it is not (a restored `VACUUM INTO` copy comes in rollback-journal
+    /// mode) and caps the log's size.
+    private static func useWriteAheadLog(_ connection: SQLiteConnection, path: String) throws {
+        try connection.execute("PRAGMA journal_size_limit=\(journalSizeLimit)")
+        guard case .text(let mode) = try connection.scalar("PRAGMA journal_mode"), mode.lowercased() != "wal" else {
+            return
+        }
+        guard case .text(let now) = try connection.scalar("PRAGMA journal_mode=WAL"), now.lowercased() == "wal" else {
+            throw OutboxError(
+                path: path,
+                reason: .refused("cannot switch from journal mode \(mode) to WAL (another process has the file open?)"))
         }
     }
 
@@ -183,7 +207,7 @@ public enum OutboxFile {
                 try apply(Migrations.steps, to: connection)
                 let insert = try connection.prepare("INSERT INTO outbox_meta (key, value) VALUES (?, ?)")
                 try insert.run([.text("uuid"), .text(UUID().uuidString.lowercased())])
-                try insert.run([.text("created_at"), .real(Date().timeIntervalSince1970)])
+                try insert.run([.text("created_at"), .real(Clock.now())])
             }
             // WAL is a property of the file: set once here, before the file is visible at its path.
             try connection.execute("PRAGMA journal_mode=WAL")

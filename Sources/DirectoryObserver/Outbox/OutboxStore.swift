@@ -201,6 +201,16 @@ public final class OutboxStore {
         return step
     }
 
+    /// When the oldest delivery made at or after `cutoff` was recorded (Unix time), or nil when there is
+    /// none: the next pruning step can find work once that delivery is older than the retention.
+    public func oldestDeliveryTime(notBefore cutoff: Double) throws(SQLiteError) -> Double? {
+        let select = try statement("SELECT min(delivered_at) FROM deliveries WHERE delivered_at >= ?")
+        defer { select.reset() }
+        try select.bind([.real(cutoff)])
+        guard try select.step(), case .real(let time) = select.value(0) else { return nil }
+        return time
+    }
+
     /// The through_id of the last of `queue`'s oldest `scanLimit` deliveries made before `cutoff`, or nil.
     private func pruneBound(queue: String, cutoff: Double, scanLimit: Int) throws(SQLiteError) -> Int64? {
         let scan = try statement(

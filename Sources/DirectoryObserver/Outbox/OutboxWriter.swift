@@ -53,19 +53,25 @@ public final class OutboxWriter: Sendable {
     private let settings: OutboxSettings
     private let logger: Logger
     private let onCommit: @Sendable () -> Void
+    private let onDetached: @Sendable (OutboxError) -> Void
     private let state = Mutex(State())
     private let wake = WakeSignal()
     private let finished = DispatchSemaphore(value: 0)
 
     /// Opens (creating or migrating) the outbox on a new writer thread. The caller holds the outbox's
-    /// lock. `onCommit` runs on the writer thread after each commit that added events.
-    public init(settings: OutboxSettings, logger: Logger, onCommit: @escaping @Sendable () -> Void = {})
-        throws(OutboxError)
-    {
+    /// lock. `onCommit` runs on the writer thread after each commit that added events. `onDetached` runs
+    /// once, on the writer thread, if the outbox at the path stops being the file it writes (removed or
+    /// replaced under it): by then the writer has committed nothing more, logged one error line and
+    /// refuses every request; the owner is expected to exit.
+    public init(
+        settings: OutboxSettings, logger: Logger, onCommit: @escaping @Sendable () -> Void = {},
+        onDetached: @escaping @Sendable (OutboxError) -> Void = { _ in }
+    ) throws(OutboxError) {
         self.path = settings.path
         self.settings = settings
         self.logger = logger
         self.onCommit = onCommit
+        self.onDetached = onDetached
         // The thread opens the connection itself (the connection never crosses threads), reports the
         // outcome, then waits until `init` has finished before it touches `self`. Two semaphores, one per
         // direction: with a single one the thread's own wait could take the signal meant for `init`
@@ -180,7 +186,8 @@ public final class OutboxWriter: Sendable {
         state.withLock { $0.recoveryHandler = handler }
     }
 
-    /// Commits what is queued, closes the outbox and ends the thread. Blocks until done.
+    /// Commits what is queued, closes the outbox and ends the thread. Blocks until done. Requests made
+    /// from now on are refused (see `submit`).
     public func stop() {
         state.withLock { $0.stopping = true }
         wake.signal()
@@ -189,18 +196,53 @@ public final class OutboxWriter: Sendable {
         finished.signal()
     }
 
+    /// Queues a request; once the writer is stopping (or has stopped) it is refused at once instead:
+    /// its completion is told nothing was committed.
     private func submit(_ request: Request) {
-        state.withLock { $0.requests.append(request) }
-        wake.signal()
+        let accepted = state.withLock { state in
+            guard !state.stopping else { return false }
+            state.requests.append(request)
+            return true
+        }
+        if accepted {
+            wake.signal()
+        } else {
+            abandon([request])
+        }
     }
 
     // MARK: - The writer thread
 
+    /// Why a commit did not happen, each handled its own way.
+    private enum CommitProblem {
+        /// The outbox at the path is no longer the file this writer writes: stop for good.
+        case detached(OutboxError)
+        /// Another process holds a write transaction longer than the busy timeout: wait, lose nothing.
+        case busy
+        /// The disk or SQLite failed (full disk, I/O error): retry with backoff, re-list on recovery.
+        case failed(any Error)
+
+        init(_ error: any Error) {
+            if let error = error as? OutboxError, case .detached = error.reason {
+                self = .detached(error)
+            } else if let error = error as? SQLiteError, error.isBusy {
+                self = .busy
+            } else {
+                self = .failed(error)
+            }
+        }
+    }
+
     private func run(_ store: OutboxStore) {
+        // The connection has read the file by now, so SQLite has its write-ahead log open.
+        let fileGuard = OutboxFileGuard(path: path)
         var retained: [Request] = []
         var failingSince: Double?
+        var busySince: Double?
+        var relistWhenCommitting = false
         var backoff = 0.05
         var pruning = PruneSchedule(now: Clock.monotonic())
+        var logCheckAt: Double?
         var durable = settings.sync == .full
         while true {
             let (incoming, stopping) = state.withLock { state in
@@ -210,42 +252,81 @@ public final class OutboxWriter: Sendable {
             retained.append(contentsOf: incoming)
             if retained.isEmpty {
                 if stopping { break }
-                if pruning.isDue(now: Clock.monotonic()) {
+                let now = Clock.monotonic()
+                if pruning.isDue(now: now, idle: true) {
                     prune(store, &pruning)
                     continue
                 }
-                wake.wait(seconds: max(0.001, pruning.nextStep - Clock.monotonic()))
+                if let checkAt = logCheckAt, now >= checkAt {
+                    logCheckAt = truncateLogIfLarge(store) ? nil : now + Self.idleBeforeLogTruncation
+                    continue
+                }
+                // Nothing runs until a request, a due prune step or the log check: an idle writer sleeps.
+                wake.wait(seconds: max(0.001, min(pruning.nextStep, logCheckAt ?? .infinity) - now))
                 continue
             }
             do {
+                try fileGuard.check(store.connection)
                 try setDurability(for: retained, store: store, current: &durable)
                 let (completions, inserted) = try commit(retained, to: store)
                 retained.removeAll(keepingCapacity: true)
-                if let since = failingSince {
+                let committedAt = Clock.monotonic()
+                logCheckAt = committedAt + Self.idleBeforeLogTruncation
+                pruning.recordCommit(now: committedAt, retention: settings.retention)
+                if let since = busySince {
                     logger.info(
-                        "outbox commits again", metadata: ["outbox.failed_for_s": "\(Clock.monotonic() - since)"])
+                        "outbox free again; commits go on",
+                        metadata: ["outbox.path": "\(path)", "outbox.waited_s": "\(seconds(since: since))"])
+                    busySince = nil
+                }
+                if let since = failingSince {
+                    logger.info("outbox commits again", metadata: ["outbox.failed_for_s": "\(seconds(since: since))"])
                     failingSince = nil
                     backoff = 0.05
+                    relistWhenCommitting = true
+                }
+                if relistWhenCommitting {
+                    relistWhenCommitting = false
                     state.withLock { $0.recoveryHandler }?()
                 }
                 completions.forEach { $0() }
                 if inserted { onCommit() }
+                if pruning.isDue(now: committedAt, idle: false) { prune(store, &pruning) }
             } catch {
-                if failingSince == nil {
-                    failingSince = Clock.monotonic()
-                    logger.error(
-                        "outbox commit failed; keeping events in memory and retrying",
-                        metadata: ["outbox.path": "\(path)", "error": "\(error)"])
+                switch CommitProblem(error) {
+                case .detached(let error):
+                    detach(store, error: error, retained: retained)
+                    return
+                case .busy:
+                    if busySince == nil {
+                        busySince = Clock.monotonic()
+                        logger.warning(
+                            "outbox busy: another process holds a write transaction on it; waiting, nothing is lost",
+                            metadata: ["outbox.path": "\(path)"])
+                    }
+                case .failed(let error):
+                    if failingSince == nil {
+                        failingSince = Clock.monotonic()
+                        logger.error(
+                            "outbox commit failed; keeping events in memory and retrying",
+                            metadata: ["outbox.path": "\(path)", "error": "\(error)"])
+                    }
                 }
-                retained = dropExcess(retained)
-                if stopping, let since = failingSince, Clock.monotonic() - since > 5 {
+                let (kept, dropped) = dropExcess(retained)
+                retained = kept
+                relistWhenCommitting = relistWhenCommitting || dropped
+                if stopping, let since = failingSince ?? busySince, Clock.monotonic() - since > 5 {
                     logger.error("outbox still failing at shutdown; dropping uncommitted events")
                     abandon(retained)
                     retained.removeAll()
                     break
                 }
-                usleep(UInt32(backoff * 1_000_000))
-                backoff = min(backoff * 2, 2)
+                if failingSince != nil {
+                    usleep(UInt32(backoff * 1_000_000))
+                    backoff = min(backoff * 2, 2)
+                } else {
+                    usleep(10_000)
+                }
             }
         }
         do {
@@ -254,6 +335,43 @@ public final class OutboxWriter: Sendable {
             logger.error("outbox close failed", metadata: ["error": "\(error)"])
         }
         finished.signal()
+    }
+
+    /// Seconds without a commit before a write-ahead log left large by a big transaction is truncated.
+    static let idleBeforeLogTruncation = 2.0
+
+    /// Truncates the write-ahead log when it is over `OutboxFile.journalSizeLimit`; returns true when it
+    /// is small now (or could not be looked at), false when a reader kept it from being truncated (the
+    /// writer tries again `idleBeforeLogTruncation` later).
+    private func truncateLogIfLarge(_ store: OutboxStore) -> Bool {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit else { return true }
+        let truncated = store.connection.truncateWriteAheadLog(
+            restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
+        if truncated {
+            logger.debug("outbox write-ahead log truncated", metadata: ["outbox.wal_bytes_before": "\(info.st_size)"])
+        }
+        return truncated
+    }
+
+    /// The outbox at the path is not the file this writer writes any more: commit nothing more, refuse
+    /// every request from now on, say so once, and tell the owner (the daemon exits). The connection is
+    /// deliberately never closed: closing it would checkpoint into the orphaned files.
+    private func detach(_ store: OutboxStore, error: OutboxError, retained: [Request]) {
+        logger.error("\(error.description)")
+        let queued = state.withLock { state in
+            state.stopping = true
+            defer { state.requests.removeAll() }
+            return state.requests
+        }
+        abandon(retained + queued)
+        _ = Unmanaged.passRetained(store)
+        finished.signal()
+        onDetached(error)
+    }
+
+    private func seconds(since start: Double) -> Double {
+        ((Clock.monotonic() - start) * 10).rounded() / 10
     }
 
     /// With `outbox_sync=full`, a transaction of delivered marks alone commits with `synchronous=NORMAL`
@@ -306,7 +424,7 @@ public final class OutboxWriter: Sendable {
 
     /// Keeps at most `retainedEventLimit` events in memory while commits fail; newer appends are dropped
     /// (their completions told `false`). The recovery handler re-lists the directories afterwards.
-    private func dropExcess(_ requests: [Request]) -> [Request] {
+    private func dropExcess(_ requests: [Request]) -> (kept: [Request], dropped: Bool) {
         var kept: [Request] = []
         var events = 0
         var dropped = 0
@@ -323,7 +441,7 @@ public final class OutboxWriter: Sendable {
             logger.warning("outbox failing: events dropped from memory, directories will be re-listed",
                 metadata: ["batch.size": "\(dropped)"])
         }
-        return kept
+        return (kept, dropped > 0)
     }
 
     private func abandon(_ requests: [Request]) {
@@ -343,13 +461,17 @@ public final class OutboxWriter: Sendable {
     /// its own short transaction.
     private func prune(_ store: OutboxStore, _ schedule: inout PruneSchedule) {
         do {
-            let cutoff = Clock.now() - settings.retention
-            let step = try store.connection.transaction {
-                try store.prune(
+            let wallNow = Clock.now()
+            let cutoff = wallNow - settings.retention
+            let (step, oldestRetained) = try store.connection.transaction {
+                let step = try store.prune(
                     settledBefore: cutoff, limit: PruneSchedule.stepLimit, scanLimit: PruneSchedule.scanLimit)
+                return (step, step.finished ? try store.oldestDeliveryTime(notBefore: cutoff) : nil)
             }
             if step.deleted > 0 { logger.debug("outbox pruned", metadata: ["batch.size": "\(step.deleted)"]) }
-            schedule.record(step, now: Clock.monotonic())
+            // The next step is due when the oldest delivery still retained grows older than the retention.
+            let dueIn = oldestRetained.map { $0 + settings.retention - wallNow }
+            schedule.record(step, now: Clock.monotonic(), nextDueIn: dueIn)
         } catch {
             logger.warning("outbox prune failed", metadata: ["error": "\(error)"])
             schedule.postpone(now: Clock.monotonic())

@@ -18,7 +18,12 @@ public final class SQLiteConnection {
     public let path: String
 
     /// Opens `path`. The handle is closed again when opening fails.
-    public init(path: String, mode: Mode, busyTimeoutMilliseconds: Int32 = 5_000) throws(SQLiteError) {
+    /// How long a statement waits for another connection's lock unless told otherwise.
+    public static let defaultBusyTimeoutMilliseconds: Int32 = 5_000
+
+    public init(path: String, mode: Mode, busyTimeoutMilliseconds: Int32 = defaultBusyTimeoutMilliseconds)
+        throws(SQLiteError)
+    {
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
@@ -113,4 +118,19 @@ public final class SQLiteConnection {
 
     /// True while a transaction is open.
     public var isInTransaction: Bool { sqlite3_get_autocommit(db) == 0 }
+
+    /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`.
+    public func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(db, milliseconds)
+    }
+
+    /// `sqlite3_wal_checkpoint_v2` on the main database; returns SQLite's result code.
+    func checkpoint(mode: Int32) -> Int32 {
+        sqlite3_wal_checkpoint_v2(db, "main", mode, nil, nil)
+    }
+
+    /// `sqlite3_file_control` on the main database (see `SQLiteConnection+File.swift`).
+    func fileControl(_ operation: Int32, _ argument: UnsafeMutableRawPointer) -> Int32 {
+        sqlite3_file_control(db, "main", operation, argument)
+    }
 }

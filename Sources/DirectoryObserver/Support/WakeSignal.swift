@@ -16,10 +16,21 @@ public final class WakeSignal: Sendable {
         }
     }
 
-    /// Waits until signalled or until `seconds` pass; returns true when signalled. Work published before
+    /// Waits until signalled, however long that takes.
+    public func wait() {
+        semaphore.wait()
+        raised.store(false, ordering: .releasing)
+    }
+
+    /// Waits until signalled or until `seconds` pass (an infinite or huge wait is `wait()`); returns true
+    /// when signalled. Work published before
     /// the matching `signal()` is visible after this returns.
     @discardableResult
     public func wait(seconds: Double) -> Bool {
+        guard seconds < 1e9 else {
+            wait()
+            return true
+        }
         let woken = semaphore.wait(timeout: .now() + .nanoseconds(Int(seconds * 1_000_000_000))) == .success
         if woken { raised.store(false, ordering: .releasing) }
         return woken

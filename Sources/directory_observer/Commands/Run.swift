@@ -29,7 +29,11 @@ struct Run: ParsableCommand {
         let signals = SignalWaiter(signals: [SIGTERM, SIGINT, SIGHUP])
         let destination = try LogBootstrap.start(path: log, level: logLevel)
         let logger = Logger(label: "directory_observer")
-        let daemon = try Daemon(configuration: configuration, logger: logger)
+        // The writer has logged the one error line and committed nothing more: leave at once, as kill -9
+        // would, so no shutdown step touches the orphaned files.
+        let daemon = try Daemon(configuration: configuration, logger: logger) { _ in
+            _exit(CommandFailure.busyExitStatus)
+        }
         while true {
             let number = signals.next()
             if number == SIGHUP {

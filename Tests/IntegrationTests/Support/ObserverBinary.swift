@@ -1,3 +1,4 @@
+import DirectoryObserver
 import Foundation
 import Glibc
 
@@ -23,8 +24,9 @@ enum ObserverBinary {
     }
 
     /// Runs the binary with `arguments` in `directory` and waits for it. Output goes to scratch files (no
-    /// pipe can fill up and block the command), read back once it has exited.
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    /// pipe can fill up and block the command), read back once it has exited. `clockShift` moves the
+    /// command's clock (`Clock.shiftVariable`) so a test can run it "days later".
+    static func run(_ arguments: [String], in directory: String? = nil, clockShift: Double = 0) throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dirobs-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -36,6 +38,7 @@ enum ObserverBinary {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if clockShift != 0 { process.environment = environment(clockShift: clockShift) }
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
@@ -46,11 +49,19 @@ enum ObserverBinary {
             stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
+    /// This process's environment with the command's clock moved by `clockShift` seconds.
+    static func environment(clockShift: Double) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment[Clock.shiftVariable] = String(clockShift)
+        return environment
+    }
+
     /// Starts the daemon (`--config FILE --log LOG`) and returns its process; stop it with `stop(_:)`.
-    static func startDaemon(config: String, log: String) throws -> Process {
+    static func startDaemon(config: String, log: String, clockShift: Double = 0) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["--config=\(config)", "--log", log]
+        if clockShift != 0 { process.environment = environment(clockShift: clockShift) }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -1,0 +1,59 @@
+import CDirObsSQLite
+
+// MARK: - The database file, through SQLite's own descriptor
+
+extension SQLiteConnection {
+    /// The first `count` bytes of the main database file, read through the descriptor SQLite opened for
+    /// this connection, before any query runs: nothing is written, no `-wal` or `-shm` is made, and no
+    /// descriptor of the file is opened or closed beside SQLite's (closing one would drop every POSIX
+    /// lock this process holds on the file). A file shorter than `count` reads as zeros past its end.
+    public func readFileHeader(count: Int = 100) throws(SQLiteError) -> [UInt8] {
+        let file = try mainFile()
+        guard let read = file.pointee.pMethods?.pointee.xRead else {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "the database file cannot be read through its VFS")
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let code = bytes.withUnsafeMutableBytes { read(file, $0.baseAddress, Int32(count), 0) }
+        // SQLITE_IOERR_SHORT_READ, a macro Swift does not import: the file ended early, the rest is zeros.
+        let shortRead = SQLITE_IOERR | (2 << 8)
+        guard code == SQLITE_OK || code == shortRead else {
+            throw SQLiteError(code: code, message: "reading the database header failed")
+        }
+        return bytes
+    }
+
+    /// True when the path this connection opened no longer names the file it has open: the file was
+    /// unlinked, renamed, or replaced by another (SQLite compares the path's inode with its own).
+    public func mainFileHasMoved() throws(SQLiteError) -> Bool {
+        var moved: Int32 = 0
+        let code = withUnsafeMutablePointer(to: &moved) { pointer in
+            fileControl(SQLITE_FCNTL_HAS_MOVED, pointer)
+        }
+        guard code == SQLITE_OK else { throw SQLiteError(code: code, message: "SQLITE_FCNTL_HAS_MOVED failed") }
+        return moved != 0
+    }
+
+    private func mainFile() throws(SQLiteError) -> UnsafeMutablePointer<sqlite3_file> {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        let code = withUnsafeMutablePointer(to: &file) { pointer in
+            fileControl(SQLITE_FCNTL_FILE_POINTER, pointer)
+        }
+        guard code == SQLITE_OK, let file else {
+            throw SQLiteError(code: code == SQLITE_OK ? SQLITE_MISUSE : code, message: "the database has no open file")
+        }
+        return file
+    }
+}
+
+// MARK: - The write-ahead log
+
+extension SQLiteConnection {
+    /// Copies the write-ahead log back into the database and truncates it to zero bytes, without waiting:
+    /// when another connection reads or writes at that moment it returns false and changes nothing that
+    /// matters (a later call tries again). The busy timeout is restored afterwards.
+    public func truncateWriteAheadLog(restoringBusyTimeout milliseconds: Int32) -> Bool {
+        setBusyTimeout(milliseconds: 0)
+        defer { setBusyTimeout(milliseconds: milliseconds) }
+        return checkpoint(mode: SQLITE_CHECKPOINT_TRUNCATE) == SQLITE_OK
+    }
+}
