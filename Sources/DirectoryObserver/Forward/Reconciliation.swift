@@ -84,8 +84,7 @@ final class Reconciliation {
         case .lostWrites(let found):
             return try settleLostWrites(queue: queue, expected: expected, found: found)
         case .diverged(let found):
-            // The writer may still hold this forwarder's delivery marks: they must land first.
-            writer.flush()
+            try flushWriter()
             let moved = try store.renumberPending(queue: queue, above: found, at: Clock.now())
             logger.warning(
                 "the outbox is behind Redis (diverged history); pending events get new ids above the watermark",
@@ -97,6 +96,12 @@ final class Reconciliation {
         }
     }
 
+    /// The writer may still hold this forwarder's delivery marks: they must land before the outbox's record
+    /// is changed, or a late one would mark reopened events delivered again.
+    private func flushWriter() throws(ReconciliationError) {
+        guard writer.flush() else { throw ReconciliationError(path: writer.path) }
+    }
+
     private func settleLostWrites(queue: String, expected: Int64, found: Int64?) throws -> Settlement {
         let watermark = found ?? 0
         var metadata: Logger.Metadata = [
@@ -105,7 +110,7 @@ final class Reconciliation {
         ]
         switch lostWrites {
         case .resend:
-            writer.flush()
+            try flushWriter()
             let reopened = try store.reopenDeliveries(queue: queue, above: watermark, at: Clock.now(), isGone: isGone)
             metadata["outbox.resent"] = "\(reopened.resent)"
             metadata["outbox.skipped"] = "\(reopened.skipped)"
@@ -120,5 +125,14 @@ final class Reconciliation {
             logger.warning("Redis lost writes: its watermark is behind the outbox; not resending", metadata: metadata)
             return Settlement(expected: expected, adopt: (watermark, fingerprint))
         }
+    }
+}
+
+/// Reconciling could not start: the outbox writer did not commit this forwarder's earlier delivery marks
+/// in time (its commits are failing). Nothing was changed; the next connect tries again.
+struct ReconciliationError: Error, CustomStringConvertible {
+    let path: String
+    var description: String {
+        "cannot reconcile the outbox \(path) with Redis yet: its writer has not committed earlier deliveries"
     }
 }
