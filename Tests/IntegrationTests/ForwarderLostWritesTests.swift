@@ -129,4 +129,36 @@ struct ForwarderLostWritesTests {
         #expect(fixture.logs.messages(containing: "diverged history").count == 1)
         #expect(try fixture.rows().allSatisfy { $0.state == .delivered })
     }
+
+    @Test("the crash window: events the lost batch skipped stay skipped, the others read delivered, none pushed twice")
+    func crashWindowKeepsSkips() throws {
+        let server = try RedisServer()
+        let fixture = try ForwarderFixture()
+        let settings = fixture.settings(server)
+        let (forwarder, store) = try fixture.forwarder(settings)
+        defer { try? store.close() }
+        #expect(forwarder.round() == .idle)  // connected and reconciled while the writer runs
+        let events = try fixture.eventsWithFiles(queue: "jobs", count: 10, stem: "e", kind: .exists)
+        for event in [events[1], events[4], events[8]] { fixture.removeFile(of: event) }
+        try fixture.append(events)
+        // The daemon dies after the script ran: the writer takes no more marks.
+        fixture.writer.stop()
+        #expect(forwarder.round() == .progress(10))
+        #expect(try server.length("jobs") == 7)
+
+        let work = fixture.work
+        let writer = try OutboxWriter(
+            settings: OutboxSettings(path: fixture.writer.path), logger: fixture.logger, onCommit: { work.signal() })
+        defer { writer.stop() }
+        let restarted = Forwarder(
+            settings: settings, store: OutboxStore(connection: try OutboxFile.open(path: writer.path, access: .modify)),
+            writer: writer, board: fixture.board, logger: fixture.logger)
+        #expect(restarted.round() == .idle)
+        #expect(writer.flush())
+        let states = try fixture.rows().map(\.state)
+        #expect(states.enumerated().allSatisfy { [1, 4, 8].contains($0.offset) == ($0.element == .skipped) })
+        #expect(states.filter { $0 == .delivered }.count == 7)
+        #expect(try server.length("jobs") == 7)
+        #expect(fixture.logs.entries("events found in Redis marked delivered").first?.metadata["batch.size"] == "7")
+    }
 }

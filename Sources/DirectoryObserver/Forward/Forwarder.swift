@@ -191,6 +191,7 @@ final class Forwarder {
     private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws -> Int {
         var batches = batches
         try decideSkips(&batches, over: session)
+        try store.recordSkips(batches.flatMap(\.skipped), at: Clock.now())
         let queues = Array(Set(batches.map(\.queue)))
         let expectations = try batches.map { batch throws -> Int64 in try expected(for: batch.queue) }
         commands.removeAll()

@@ -4,8 +4,11 @@ import Glibc
 extension ForwarderFixture {
     /// `count` `created` events of `queue` whose files exist in the watched directory (names may not be
     /// UTF-8, so files are made from the raw bytes).
-    func eventsWithFiles(queue: String, count: Int, stem: String, counter: String? = nil) throws -> [NewEvent] {
-        let events = Self.events(queue: queue, counter: counter, count: count, stem: stem, directory: watched)
+    func eventsWithFiles(
+        queue: String, count: Int, stem: String, counter: String? = nil, kind: EventKind = .created
+    ) throws -> [NewEvent] {
+        let events = Self.events(
+            queue: queue, counter: counter, count: count, stem: stem, kind: kind, directory: watched)
         for event in events {
             let descriptor = Self.bytePath(watched, event.filename).withUnsafeBufferPointer {
                 $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) }
