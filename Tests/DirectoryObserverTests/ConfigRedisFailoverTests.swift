@@ -31,7 +31,8 @@ struct ConfigRedisFailoverTests {
     func sentinel() throws {
         let scratch = try ConfigScratch()
         try scratch.write("sentinel.pw", "from-file\n")
-        let text = "[common]\nredis_sentinels=10.0.0.1:26379, sentinel-b:26380,[::1]:26381\nredis_sentinel_master=main\n"
+        let text =
+            "[common]\nredis_sentinels=10.0.0.1:26379, sentinel-b:26380,[::1]:26381\nredis_sentinel_master=main\n"
         let plain = try scratch.load(text + monitorSection())
         #expect(
             plain.redis.sentinel
@@ -50,12 +51,14 @@ struct ConfigRedisFailoverTests {
         #expect(fromKey.redis.password == nil)
     }
 
-    @Test("Sentinel: a master without sentinels, sentinels without a master, or a bad address is refused", arguments: [
-        ("redis_sentinel_master=main\n", "redis_sentinel_master"),
-        ("redis_sentinels=127.0.0.1:26379\n", "redis_sentinel_master"),
-        ("redis_sentinels=127.0.0.1\nredis_sentinel_master=main\n", "not host:port"),
-        ("redis_sentinels=127.0.0.1:0\nredis_sentinel_master=main\n", "not host:port"),
-    ])
+    @Test(
+        "Sentinel: a master without sentinels, sentinels without a master, or a bad address is refused",
+        arguments: [
+            ("redis_sentinel_master=main\n", "redis_sentinel_master"),
+            ("redis_sentinels=127.0.0.1:26379\n", "redis_sentinel_master"),
+            ("redis_sentinels=127.0.0.1\nredis_sentinel_master=main\n", "not host:port"),
+            ("redis_sentinels=127.0.0.1:0\nredis_sentinel_master=main\n", "not host:port"),
+        ])
     func sentinelErrors(keys: String, expected: String) throws {
         let scratch = try ConfigScratch()
         let error = try #require(try scratch.loadError("[common]\n" + keys + monitorSection()))

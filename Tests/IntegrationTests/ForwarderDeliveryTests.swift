@@ -196,7 +196,8 @@ struct ForwarderDeliveryTests {
             try ForwardBatch.read(from: store, queue: "jobs", afterID: firstHalf.ids.upperBound, limit: 5))
         func run(_ batch: ForwardBatch, expected: Int64) throws -> ScriptOutcome? {
             var call = RESPCommands()
-            batch.appendScriptCall(to: &call, sha: Array(sha.utf8), keys: fixture.scriptKeys("jobs"), expected: expected)
+            batch.appendScriptCall(
+                to: &call, sha: Array(sha.utf8), keys: fixture.scriptKeys("jobs"), expected: expected)
             return ScriptOutcome(reply: try connection.pipeline(call)[0])
         }
         let last = try #require(try store.event(id: firstHalf.ids.upperBound))

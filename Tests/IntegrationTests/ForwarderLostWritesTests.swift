@@ -1,8 +1,9 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Synchronization
 import Testing
+
+@testable import DirectoryObserver
 
 /// SPEC §8 end to end against real servers: Redis that forgets (a restart without persistence,
 /// `FLUSHALL`) and an outbox that goes back in history (a restored copy). Every event must arrive.
@@ -18,7 +19,7 @@ struct ForwarderLostWritesTests {
     private static let notResending = "Redis lost writes: its watermark is behind the outbox; not resending"
 
     @Test(
-        "Redis forgets after delivery: resend pushes every retained event whose file is there again, in order, before newer ones; ignore none",
+        "Redis forgets after delivery: with resend what is retained and still there comes again, first; ignore: none",
         arguments: Forgetting.allCases, LostWritesPolicy.allCases)
     func redisForgets(forgetting: Forgetting, policy: LostWritesPolicy) throws {
         let server = try RedisServer()
@@ -74,7 +75,9 @@ struct ForwarderLostWritesTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("a restored older copy of the outbox: every event written after the restore arrives", arguments: Restored.allCases)
+    @Test(
+        "a restored older copy of the outbox: every event written after the restore arrives",
+        arguments: Restored.allCases)
     func restoredCopy(restored: Restored) throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()

@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// SPEC §5/§8 failure classes against a real server: a server state that refuses writes (`MISCONF`,
 /// `NOREPLICAS`, `OOM`, `READONLY`) or a configuration Redis refuses (`NOPERM`) never makes an event
@@ -74,7 +75,8 @@ struct ForwarderServerStateTests {
         logs.all.filter { $0.level >= .info && $0.message != "connected to Redis" }
     }
 
-    @Test("a server state refusing writes for a while: nothing dead, all delivered after, at most 4 log lines",
+    @Test(
+        "a server state refusing writes for a while: nothing dead, all delivered after, at most 4 log lines",
         arguments: ServerState.allCases)
     func serverStateEpisode(state: ServerState) async throws {
         let server = try RedisServer(arguments: ["--enable-protected-configs", "yes"])
@@ -122,7 +124,9 @@ struct ForwarderServerStateTests {
         let service = try fixture.service(settings)
         defer { service.stop() }
         try #require(
-            try await fixture.waitAsync(seconds: 10) { !fixture.logs.messages(containing: "configuration is fixed").isEmpty })
+            try await fixture.waitAsync(seconds: 10) {
+                !fixture.logs.messages(containing: "configuration is fixed").isEmpty
+            })
         try await pauseAsync(2)
         #expect(try fixture.count(.dead) == 0)
         #expect(try fixture.rows().allSatisfy { $0.attempts == 0 && $0.state == .pending })
@@ -151,7 +155,10 @@ struct ForwarderServerStateTests {
         let refused = fixture.logs.entries("Redis refuses the observer's configuration; events wait in the outbox")
         #expect(refused.count == 1)
         #expect(refused.first?.metadata["fix"]?.contains("redis_password") == true)
-        #expect(!fixture.logs.all.contains { $0.metadata.values.contains { $0.contains("wrong") && !$0.contains("WRONGPASS") } })
+        #expect(
+            !fixture.logs.all.contains {
+                $0.metadata.values.contains { $0.contains("wrong") && !$0.contains("WRONGPASS") }
+            })
         #expect(try fixture.count(.pending) == 3)
         #expect(try fixture.rows().allSatisfy { $0.attempts == 0 })
     }

@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// `Reconciliation` on a real outbox, without Redis: what a watermark means against the outbox's
 /// delivery record, and what settling it does to the rows (SPEC §8).
@@ -65,7 +66,8 @@ struct ReconciliationTests {
             try subject.verdict(queue: "jobs", expected: 0, found: 999, fingerprint: fingerprint(third))
                 == .diverged(found: 999))
         #expect(
-            try subject.verdict(queue: "jobs", expected: third.id, found: nil, fingerprint: nil) == .lostWrites(found: nil))
+            try subject.verdict(queue: "jobs", expected: third.id, found: nil, fingerprint: nil)
+                == .lostWrites(found: nil))
         #expect(
             try subject.verdict(queue: "jobs", expected: third.id, found: rows[0].id, fingerprint: nil)
                 == .lostWrites(found: rows[0].id))
@@ -78,7 +80,8 @@ struct ReconciliationTests {
         let settlement = try reconciliation(fixture, store).settle(
             queue: "jobs", expected: 0, found: rows[3].id, fingerprint: fingerprint(rows[3]))
         #expect(settlement == .init(expected: rows[3].id))
-        #expect(try fixture.rows().map(\.state) == [.delivered, .delivered, .delivered, .delivered, .pending, .pending])
+        #expect(
+            try fixture.rows().map(\.state) == [.delivered, .delivered, .delivered, .delivered, .pending, .pending])
     }
 
     @Test("lost writes with resend: delivered events above the watermark are pending again, a gone file skipped")
@@ -96,8 +99,13 @@ struct ReconciliationTests {
             queue: "jobs", expected: rows[7].id, found: rows[2].id, fingerprint: nil)
         #expect(settlement == .init(expected: rows[2].id))
         let states = try fixture.rows().map(\.state)
-        #expect(states == [.delivered, .delivered, .delivered, .pending, .skipped, .pending, .skipped, .pending, .pending, .pending])
-        let warning = try #require(fixture.logs.entries("Redis lost writes: its watermark is behind the outbox; resending").first)
+        #expect(
+            states == [
+                .delivered, .delivered, .delivered, .pending, .skipped, .pending, .skipped, .pending, .pending,
+                .pending,
+            ])
+        let warning = try #require(
+            fixture.logs.entries("Redis lost writes: its watermark is behind the outbox; resending").first)
         #expect(warning.level == .warning)
         #expect(warning.metadata["outbox.resent"] == "3")
         #expect(warning.metadata["outbox.skipped"] == "2")
@@ -142,7 +150,9 @@ struct ReconciliationTests {
         try fixture.append(ForwarderFixture.events(queue: "jobs", counter: nil, count: 1, stem: "late"))
         let late = try #require(try fixture.rows().last)
         #expect(late.id > after.last!.id)
-        #expect(fixture.logs.entries(
-            "the outbox is behind Redis (diverged history); pending events get new ids above the watermark").count == 1)
+        #expect(
+            fixture.logs.entries(
+                "the outbox is behind Redis (diverged history); pending events get new ids above the watermark"
+            ).count == 1)
     }
 }

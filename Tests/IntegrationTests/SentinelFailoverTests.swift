@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// SPEC §8 Sentinel with real processes: a master, a replica and three `redis-server --sentinel` on
 /// loopback. Files flow at 200/s; the master is killed with SIGKILL; the sentinels promote the replica and
@@ -19,7 +20,8 @@ struct SentinelFailoverTests {
     static let rate = 200.0
     static let total = 1_600
 
-    @Test("kill -9 of the master: every file announced on the promoted replica, in order, duplicates only resent ones",
+    @Test(
+        "kill -9 of the master: every file announced on the promoted replica, in order, duplicates only resent ones",
         arguments: Scenario.allCases)
     func failover(scenario: Scenario) async throws {
         let cluster = try SentinelCluster()
@@ -87,7 +89,8 @@ struct SentinelFailoverTests {
         let outcome = try Drain.run(settings: settings, writer: fixture.writer, logger: fixture.logger)
         #expect(outcome == Drain.Outcome(settled: 50, dead: 0))
         #expect(try cluster.master.consumerOrder("jobs") == events.map(ForwarderFixture.message))
-        #expect(fixture.logs.entries("connected to Redis").first?.metadata["redis.endpoint"]
-            == "127.0.0.1:\(cluster.master.port)")
+        #expect(
+            fixture.logs.entries("connected to Redis").first?.metadata["redis.endpoint"]
+                == "127.0.0.1:\(cluster.master.port)")
     }
 }

@@ -69,7 +69,8 @@ final class Forwarder {
         var held: Bool
     }
 
-    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger) {
+    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger)
+    {
         self.settings = settings
         self.store = store
         self.writer = writer
@@ -236,7 +237,8 @@ final class Forwarder {
             case .applied(let pushed):
                 // Never recorded as delivered: the reconnect reconciles the queue from Redis's watermark.
                 prefetched?.removeAll { $0.queue == batch.queue }
-                unavailable = unavailable
+                unavailable =
+                    unavailable
                     ?? RedisError(kind: .protocol, detail: "the delivery script pushed \(pushed) of \(sent) messages")
             case .behind(let found):
                 prefetched?.removeAll { $0.queue == batch.queue }
@@ -246,7 +248,8 @@ final class Forwarder {
                 try settle(batch.queue, expected: expected, found: found, fingerprint: fingerprint, over: session)
             case nil:
                 prefetched?.removeAll { $0.queue == batch.queue }
-                unavailable = unavailable
+                unavailable =
+                    unavailable
                     ?? RedisError(kind: .protocol, detail: "the delivery script answered with an unexpected reply")
             }
         }
@@ -317,7 +320,8 @@ final class Forwarder {
     private func failed(_ batch: ForwardBatch, error text: String) -> Int {
         let dead = writer.recordFailure(
             queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts)
-        var retry = queueRetries[batch.queue]
+        var retry =
+            queueRetries[batch.queue]
             ?? QueueRetry(
                 notBefore: 0, backoff: Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum),
                 held: false)

@@ -37,7 +37,10 @@ extension OutboxStore {
             let delivered = try deliveredThrough(queue: queue)
             // Rows of schema 1 kept their own 'delivered' state.
             try statement(
-                "UPDATE events SET state = 'pending', delivered_at = NULL WHERE queue = ? AND state = 'delivered' AND id > ?"
+                """
+                UPDATE events SET state = 'pending', delivered_at = NULL
+                WHERE queue = ? AND state = 'delivered' AND id > ?
+                """
             ).run([.text(queue), .integer(found)])
             try statement("DELETE FROM deliveries WHERE queue = ? AND through_id > ?").run([
                 .text(queue), .integer(found),
@@ -117,7 +120,10 @@ extension OutboxStore {
         ).run([.integer(id)])
         if connection.changes == 0 {
             try statement(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', max(?1, coalesce((SELECT max(id) FROM events), 0))"
+                """
+                INSERT INTO sqlite_sequence (name, seq)
+                SELECT 'events', max(?1, coalesce((SELECT max(id) FROM events), 0))
+                """
             ).run([.integer(id)])
         }
     }

@@ -7,7 +7,11 @@ extension OutboxStore {
         guard !skipped.isEmpty else { return }
         try connection.transaction { () throws -> Void in
             let skip = try statement(
-                "UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'")
+                """
+                UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ?
+                WHERE id = ? AND state = 'pending'
+                """
+            )
             for event in skipped {
                 try skip.run([.text(event.reason), .real(time), .integer(event.id)])
             }

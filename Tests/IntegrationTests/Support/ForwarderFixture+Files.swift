@@ -1,5 +1,6 @@
-@testable import DirectoryObserver
 import Glibc
+
+@testable import DirectoryObserver
 
 extension ForwarderFixture {
     /// `count` `created` events of `queue` whose files exist in the watched directory (names may not be

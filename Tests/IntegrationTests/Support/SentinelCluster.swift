@@ -1,6 +1,7 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
+
+@testable import DirectoryObserver
 
 /// A master, one replica and three sentinels (`redis-server --sentinel`, quorum 2), all private processes
 /// on loopback ports, for failover tests. The sentinels call the master `main` and consider it down after
@@ -52,11 +53,13 @@ final class SentinelCluster {
 
     private func sentinelsKnowTheReplica() -> Bool {
         sentinels.allSatisfy { sentinel in
-            guard case .array(let replicas)? = try? sentinel.connect(timeout: 0.5).command(
-                "SENTINEL", "replicas", Self.masterName)
+            guard
+                case .array(let replicas)? = try? sentinel.connect(timeout: 0.5).command(
+                    "SENTINEL", "replicas", Self.masterName)
             else { return false }
-            guard case .array(let others)? = try? sentinel.connect(timeout: 0.5).command(
-                "SENTINEL", "sentinels", Self.masterName)
+            guard
+                case .array(let others)? = try? sentinel.connect(timeout: 0.5).command(
+                    "SENTINEL", "sentinels", Self.masterName)
             else { return false }
             return replicas.count == 1 && others.count == 2
         }
