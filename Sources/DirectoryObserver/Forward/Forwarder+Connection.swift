@@ -50,7 +50,9 @@ extension Forwarder {
     private func reconcileAll(over session: RedisSession) throws {
         cursors.removeAll()
         prefetched = nil
-        writer.flush()
+        // Bounded: a writer whose commits fail must not hold the forwarder (and the daemon's stop) for long;
+        // the settlements that need its marks committed check again.
+        writer.flush(timeout: settings.timeout)
         let queues = try store.knownQueues()
         guard !queues.isEmpty else { return }
         var requests: [[[UInt8]]] = []

@@ -79,7 +79,7 @@ final class Forwarder {
         self.connectBackoff = Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum)
         self.reconciliation = Reconciliation(
             store: store, writer: writer, lostWrites: settings.redis.lostWrites, logger: logger,
-            isGone: { !ForwardBatch.fileExists(directory: $0, name: $1) })
+            flushTimeout: settings.timeout, isGone: { !ForwardBatch.fileExists(directory: $0, name: $1) })
     }
 
     func scriptKeys(_ queue: String) -> ForwardBatch.ScriptKeys {

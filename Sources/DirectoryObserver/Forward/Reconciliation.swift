@@ -44,11 +44,15 @@ final class Reconciliation {
     private let lostWrites: LostWritesPolicy
     private let logger: Logger
     private let isGone: (String, [UInt8]) -> Bool
+    /// How long to wait for the writer to commit this forwarder's earlier marks (the Redis timeout: it
+    /// bounds a round, and so the daemon's stop).
+    private let flushTimeout: Double
 
     init(
         store: OutboxStore, writer: OutboxWriter, lostWrites: LostWritesPolicy, logger: Logger,
-        isGone: @escaping (String, [UInt8]) -> Bool
+        flushTimeout: Double = 5, isGone: @escaping (String, [UInt8]) -> Bool
     ) {
+        self.flushTimeout = flushTimeout
         self.store = store
         self.writer = writer
         self.lostWrites = lostWrites
@@ -99,7 +103,7 @@ final class Reconciliation {
     /// The writer may still hold this forwarder's delivery marks: they must land before the outbox's record
     /// is changed, or a late one would mark reopened events delivered again.
     private func flushWriter() throws(ReconciliationError) {
-        guard writer.flush() else { throw ReconciliationError(path: writer.path) }
+        guard writer.flush(timeout: flushTimeout) else { throw ReconciliationError(path: writer.path) }
     }
 
     private func settleLostWrites(queue: String, expected: Int64, found: Int64?) throws -> Settlement {
