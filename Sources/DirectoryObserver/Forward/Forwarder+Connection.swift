@@ -114,17 +114,16 @@ extension Forwarder {
         cursors[queue] = settlement.expected
     }
 
-    /// Redis is unavailable or refuses the configuration: a broken connection (or, with Sentinel, a server
-    /// that is no longer the master) drops the session; a server-state refusal keeps it. Logs the state
-    /// change once.
+    /// Redis is unavailable or refuses the configuration: a broken connection, or a server that is no longer
+    /// (or not yet) the master (`READONLY`, `MASTERDOWN`, `LOADING`), drops the session, so the next try
+    /// connects afresh (and, with Sentinel, asks the sentinels again); other server-state refusals keep it.
+    /// Logs the state change once; a reconnect is not a change.
     func unavailable(_ error: RedisError) -> Forwarder.Round {
         let endpoint: String = lastEndpoint.map { "\($0)" } ?? settings.redis.target
         prefetched = nil
         lastError = error
         var dropSession = error.isConnectionLevel || error.failureClass == .configuration
-        if settings.redis.sentinel != nil, case .reply(let prefix) = error.kind,
-            ["READONLY", "MASTERDOWN", "LOADING"].contains(prefix)
-        {
+        if case .reply(let prefix) = error.kind, ["READONLY", "MASTERDOWN", "LOADING"].contains(prefix) {
             dropSession = true
         }
         if dropSession {
