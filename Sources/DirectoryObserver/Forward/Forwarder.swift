@@ -23,7 +23,7 @@ final class Forwarder {
         case progress(Int)
         /// Pending events exist but every queue waits for its retry time (until this monotonic time).
         case waiting(until: Double)
-        /// Redis cannot be reached (or is in a transient error state).
+        /// Redis cannot be reached, refuses writes for now, or refuses the configuration.
         case unavailable
         /// Reading the outbox failed; try again shortly.
         case outboxFailed
