@@ -116,22 +116,44 @@ def vm_field(pid, field):
 
 
 def thread_cpu(pid):
-    """CPU seconds used so far by each thread of the daemon, named by creation order (main, the dispatch
-    worker, outbox writer, forwarder, watcher), plus 'total'."""
+    """CPU seconds used so far by each thread of the daemon, by the name it gave itself in the kernel
+    (outbox-writer, forwarder, watcher, outbox-changes; the main and libdispatch threads keep the
+    process's name), plus 'total'."""
     ticks = os.sysconf("SC_CLK_TCK")
     used = {}
     try:
-        for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+        for tid in os.listdir("/proc/%d/task" % pid):
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            used[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as comm:
+                name = comm.read().strip()
+            used[name] = used.get(name, 0) + (int(fields[11]) + int(fields[12])) / ticks
     except OSError:
         return {}
-    tids = sorted(used)
-    names = ["main", "dispatch", "writer", "forwarder", "watcher"] if len(tids) == 5 else [str(t) for t in tids]
-    result = dict(zip(names, (used[t] for t in tids)))
+    result = {THREAD_LABELS.get(name, "other"): 0.0 for name in used}
+    for name, seconds in used.items():
+        result[THREAD_LABELS.get(name, "other")] += seconds
     result["total"] = sum(used.values())
     return result
+
+
+# The daemon's threads by their kernel names; the rest (main, libdispatch, an HTTP server's) is "other".
+THREAD_LABELS = {"outbox-writer": "writer", "forwarder": "forwarder", "watcher": "watcher",
+                 "outbox-changes": "changes"}
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of every thread of pid so far."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as status:
+                for line in status:
+                    if "ctxt_switches" in line:
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def process_cpu(pid):
@@ -142,8 +164,7 @@ def process_cpu(pid):
 
 
 def cpu_delta(before, after):
-    return ", ".join("%s %.2f" % (key, after[key] - before.get(key, 0)) for key in after
-                     if key not in ("main", "dispatch"))
+    return ", ".join("%s %.2f" % (key, after[key] - before.get(key, 0)) for key in after)
 
 
 def reset_peak_rss(pid):

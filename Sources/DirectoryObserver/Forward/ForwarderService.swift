@@ -29,15 +29,13 @@ public final class ForwarderService: Sendable {
             throw OutboxError(path: writer.path, reason: .system(error))
         }
         let box = Mutex<OutboxStore?>(OutboxStore(connection: connection))
-        let thread = Thread {
+        startThread(named: "forwarder") {
             guard let store = box.withLock({ $0.take() }) else { return }
             let forwarder = Forwarder(settings: settings, store: store, writer: writer, board: board, logger: logger)
             self.run(forwarder)
             try? store.close()
             self.finished.signal()
         }
-        thread.name = "forwarder"
-        thread.start()
     }
 
     private func run(_ forwarder: Forwarder) {

@@ -80,7 +80,7 @@ public final class OutboxWriter: Sendable {
         let ready = DispatchSemaphore(value: 0)
         let handedOver = DispatchSemaphore(value: 0)
         let handOver = Mutex<OutboxWriter?>(nil)
-        let thread = Thread { [settings] in
+        startThread(named: "outbox-writer") { [settings] in
             let store: OutboxStore
             do throws(OutboxError) {
                 var upgradeStarted: Double?
@@ -113,8 +113,6 @@ public final class OutboxWriter: Sendable {
             handedOver.wait()
             handOver.withLock { $0 }?.run(store)
         }
-        thread.name = "outbox-writer"
-        thread.start()
         ready.wait()
         switch opened.withLock({ $0 }) {
         case .success(let uuid): self.uuid = uuid
@@ -244,13 +242,15 @@ public final class OutboxWriter: Sendable {
         var pruning = PruneSchedule(now: Clock.monotonic())
         var logCheckAt: Double?
         var durable = settings.sync == .full
+        var listings: [SpooledListing] = []
+        var listingTurn = false
         while true {
             let (incoming, stopping) = state.withLock { state in
                 defer { state.requests.removeAll(keepingCapacity: true) }
                 return (state.requests, state.stopping)
             }
             retained.append(contentsOf: incoming)
-            if retained.isEmpty {
+            if retained.isEmpty && listings.isEmpty {
                 if stopping { break }
                 let now = Clock.monotonic()
                 if pruning.isDue(now: now, idle: true) {
@@ -265,11 +265,36 @@ public final class OutboxWriter: Sendable {
                 wake.wait(seconds: max(0.001, min(pruning.nextStep, logCheckAt ?? .infinity) - now))
                 continue
             }
+            if stopping && retained.isEmpty {
+                // A listing still being applied is dropped: the next start lists the directories again.
+                listings.forEach { $0.completion(nil) }
+                break
+            }
+            // Spooled listings go a chunk at a time, taking turns with the requests that keep coming.
+            let applyingChunk = !listings.isEmpty && (retained.isEmpty || listingTurn)
+            listingTurn = !applyingChunk
             do {
                 try fileGuard.check(store.connection)
-                try setDurability(for: retained, store: store, current: &durable)
-                let (completions, inserted) = try commit(retained, to: store)
-                retained.removeAll(keepingCapacity: true)
+                var completions: [() -> Void] = []
+                var inserted = false
+                if applyingChunk {
+                    try setDurability(wanted: true, store: store, current: &durable)
+                    let announcedBefore = listings[0].outcome.announced
+                    if try listings[0].applyNextChunk(to: store, createdAt: Clock.now()) {
+                        let finished = listings.removeFirst()
+                        completions.append { finished.completion(finished.outcome) }
+                    } else {
+                        inserted = listings[0].outcome.announced > announcedBefore
+                    }
+                } else {
+                    try setDurability(
+                        wanted: retained.contains { $0.needsDurability }, store: store, current: &durable)
+                    let done = try commit(retained, to: store)
+                    retained.removeAll(keepingCapacity: true)
+                    completions = done.completions
+                    inserted = done.inserted
+                    listings.append(contentsOf: done.listings)
+                }
                 let committedAt = Clock.monotonic()
                 logCheckAt = committedAt + Self.idleBeforeLogTruncation
                 pruning.recordCommit(now: committedAt, retention: settings.retention)
@@ -295,6 +320,7 @@ public final class OutboxWriter: Sendable {
             } catch {
                 switch CommitProblem(error) {
                 case .detached(let error):
+                    listings.forEach { $0.completion(nil) }
                     detach(store, error: error, retained: retained)
                     return
                 case .busy:
@@ -319,6 +345,7 @@ public final class OutboxWriter: Sendable {
                     logger.error("outbox still failing at shutdown; dropping uncommitted events")
                     abandon(retained)
                     retained.removeAll()
+                    listings.forEach { $0.completion(nil) }
                     break
                 }
                 if failingSince != nil {
@@ -378,20 +405,22 @@ public final class OutboxWriter: Sendable {
     /// (no fsync of its own; the next durable commit syncs the log with it). At 200 events/s every event
     /// otherwise waited behind the fsync of the previous event's delivered mark: two fsyncs on the path
     /// from inotify to Redis instead of one.
-    private func setDurability(for requests: [Request], store: OutboxStore, current: inout Bool) throws {
+    private func setDurability(wanted: Bool, store: OutboxStore, current: inout Bool) throws {
         guard settings.sync == .full else { return }
-        let wanted = requests.contains { $0.needsDurability }
         guard wanted != current else { return }
         try store.connection.execute("PRAGMA synchronous=\(wanted ? "FULL" : "NORMAL")")
         current = wanted
     }
 
-    /// Applies every request in one transaction; returns the completions to run after the commit and
-    /// whether any event was added.
-    private func commit(_ requests: [Request], to store: OutboxStore) throws -> ([() -> Void], Bool) {
+    /// Applies every request in one transaction; returns the completions to run after the commit, whether
+    /// any event was added, and the spooled listings it started (applied a chunk at a time afterwards).
+    private func commit(_ requests: [Request], to store: OutboxStore) throws
+        -> (completions: [() -> Void], inserted: Bool, listings: [SpooledListing])
+    {
         let now = Clock.now()
         var completions: [() -> Void] = []
         var inserted = false
+        var listings: [SpooledListing] = []
         try store.connection.transaction {
             for request in requests {
                 switch request {
@@ -400,6 +429,13 @@ public final class OutboxWriter: Sendable {
                     inserted = true
                     if let completion { completions.append { completion(true) } }
                 case .listing(let listing, let completion):
+                    if case .spooled(let spool) = listing.candidates {
+                        listings.append(
+                            try SpooledListing(
+                                listing, spool: spool, store: store, maxPending: settings.maxPending,
+                                completion: completion))
+                        continue
+                    }
                     let outcome = try store.insertListing(listing, maxPending: settings.maxPending, createdAt: now)
                     inserted = inserted || outcome.announced > 0
                     completions.append { completion(outcome) }
@@ -419,7 +455,7 @@ public final class OutboxWriter: Sendable {
         if inserted {
             logger.trace("outbox committed", metadata: ["batch.requests": "\(requests.count)"])
         }
-        return (completions, inserted)
+        return (completions, inserted, listings)
     }
 
     /// Keeps at most `retainedEventLimit` events in memory while commits fail; newer appends are dropped

@@ -26,14 +26,12 @@ public final class FileChangeSignal: Sendable {
         watch = try inotify.addWatch(path: path, mask: UInt32(IN_MODIFY | IN_CLOSE_WRITE))
         descriptor = inotify.descriptor
         let handOver = Mutex<Inotify?>(inotify)
-        let thread = Thread { [self] in
+        startThread(named: "outbox-changes") { [self] in
             if let inotify = handOver.withLock({ $0.take() }) {
                 run(inotify, raising: signal)
             }
             finished.signal()
         }
-        thread.name = "outbox-changes"
-        thread.start()
     }
 
     private func run(_ inotify: Inotify, raising signal: WakeSignal) {

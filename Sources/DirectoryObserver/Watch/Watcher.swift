@@ -109,25 +109,31 @@ final class Watcher {
         }
     }
 
-    /// Lists one directory for each of its monitors and hands the candidates to the outbox.
+    /// Lists one directory for each of its monitors and hands the candidates to the outbox, spooled on
+    /// disk (a `ListingSpool` per monitor, filled as the directory is read): the watcher's memory does not
+    /// grow with the directory, and it never waits for the outbox to apply the listing.
     private func list(_ index: Int, only monitorIndexes: [Int]? = nil) {
         let directory = directories[index]
-        let names: [[UInt8]]
+        let chosen = monitorIndexes ?? directory.monitors
+        let spools: [ListingSpool]
         do {
-            names = try DirectoryListing.files(in: directory.path)
+            spools = try chosen.map { _ throws(SQLiteError) in try ListingSpool() }
+            try DirectoryListing.scan(directory.path) { name, modified in
+                for (slot, monitorIndex) in chosen.enumerated() where monitors[monitorIndex].filter.accepts(name) {
+                    try spools[slot].add(name, modified: modified)
+                }
+            }
         } catch {
             logger.warning(
                 "directory listing failed", metadata: ["watch.directory": "\(directory.path)", "error": "\(error)"])
             return
         }
         let timestamp = Clock.now()
-        for monitorIndex in monitorIndexes ?? directory.monitors {
-            let monitor = monitors[monitorIndex]
-            let config = monitor.config
+        for (slot, monitorIndex) in chosen.enumerated() {
+            let config = monitors[monitorIndex].config
             let request = ListingRequest(
-                queue: config.queue, counter: config.counter, directory: config.directory,
-                candidates: names.filter(monitor.filter.accepts), listLength: board.length(of: config.queue),
-                limit: config.pollQueueLimit, timestamp: timestamp)
+                queue: config.queue, counter: config.counter, directory: config.directory, spool: spools[slot],
+                listLength: board.length(of: config.queue), limit: config.pollQueueLimit, timestamp: timestamp)
             let logger = self.logger
             writer.appendListing(request) { outcome in
                 guard let outcome else { return }

@@ -27,7 +27,7 @@ public final class WatcherService: Sendable {
         let started = Mutex<Result<Void, SystemError>?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let pipe = self.pipe
-        let thread = Thread { [self] in
+        startThread(named: "watcher") { [self] in
             let watcher: Watcher
             do throws(SystemError) {
                 watcher = try Watcher(
@@ -46,8 +46,6 @@ public final class WatcherService: Sendable {
             self.run(watcher, pipe: pipe)
             self.finished.signal()
         }
-        thread.name = "watcher"
-        thread.start()
         ready.wait()
         if case .failure(let error) = started.withLock({ $0 }) { throw error }
     }

@@ -1,0 +1,96 @@
+import Dispatch
+import DirectoryObserver
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+/// Listings of any size: candidates spooled on disk, read back oldest first, applied by the writer a
+/// chunk per transaction with one budget for the whole listing.
+@Suite("Outbox listings spooled on disk")
+struct ListingSpoolTests {
+    private func time(_ seconds: Int, _ nanoseconds: Int = 0) -> timespec {
+        timespec(tv_sec: seconds, tv_nsec: nanoseconds)
+    }
+
+    /// Hands `listing` to `writer` and waits for its outcome.
+    private func apply(_ listing: ListingRequest, to writer: OutboxWriter) -> ListingOutcome? {
+        let outcome = Mutex<ListingOutcome?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        writer.appendListing(listing) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 60) == .success else { return nil }
+        return outcome.withLock { $0 }
+    }
+
+    private func names(in path: String) throws -> [String] {
+        let connection = try OutboxFile.open(path: path, access: .inspect)
+        let select = try connection.prepare("SELECT filename FROM events WHERE event = 'exists' ORDER BY id")
+        var names: [String] = []
+        while try select.step() { names.append(String(decoding: select.blob(0), as: UTF8.self)) }
+        return names
+    }
+
+    @Test("a spool gives its names back oldest modification time first, ties by name, then nothing more")
+    func spoolOrder() throws {
+        let spool = try ListingSpool()
+        try spool.add(Array("late".utf8), modified: time(30))
+        try spool.add(Array("b".utf8), modified: time(10, 5))
+        try spool.add(Array("a".utf8), modified: time(10, 5))
+        try spool.add(Array("early".utf8), modified: time(10, 1))
+        #expect(spool.count == 4)
+        let listing = ListingRequest(
+            queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 0, limit: nil, timestamp: 1)
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
+        #expect(apply(listing, to: writer) == ListingOutcome(announced: 4, alreadyPending: 0, leftOut: 0))
+        writer.stop()
+        #expect(try names(in: path) == ["early", "a", "b", "late"])
+    }
+
+    @Test("a listing larger than a chunk keeps one budget: the oldest go in, in order, the rest is left out")
+    func budgetAcrossChunks() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
+        writer.append([event("f00007", directory: "/d")])
+        #expect(writer.flush(timeout: 10))
+        let total = 20_000
+        let spool = try ListingSpool()
+        for index in (0..<total).reversed() {
+            try spool.add(Array(String(format: "f%05d", index).utf8), modified: time(1_000 + index))
+        }
+        let limit = 12_000
+        let listing = ListingRequest(
+            queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 1_000, limit: limit, timestamp: 2)
+        // The budget: 12,000 − (1,000 on the list + 1 pending) = 10,999; f00007 is pending already.
+        #expect(apply(listing, to: writer) == ListingOutcome(announced: 10_999, alreadyPending: 1, leftOut: 9_000))
+        writer.stop()
+        let listed = try names(in: path)
+        #expect(listed.count == 10_999)
+        #expect(listed.first == "f00000" && listed.last == "f10999")
+        #expect(!listed.contains("f00007"))
+        #expect(listed == listed.sorted())
+    }
+
+    @Test("unlimited listings stop at outbox_max_pending, decided when they start")
+    func maxPendingAtStart() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path, maxPending: 3), logger: testLogger)
+        writer.append((0..<3).map { event("p\($0)", directory: "/d") })
+        #expect(writer.flush(timeout: 10))
+        let spool = try ListingSpool()
+        for index in 0..<10 { try spool.add(Array("n\(index)".utf8), modified: time(index)) }
+        let listing = ListingRequest(
+            queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 0, limit: nil, timestamp: 2)
+        #expect(apply(listing, to: writer) == ListingOutcome(announced: 0, alreadyPending: 0, leftOut: 10))
+        writer.stop()
+    }
+}
