@@ -35,7 +35,7 @@ struct ListingSpoolTests {
 
     @Test("a spool gives its names back oldest modification time first, ties by name, then nothing more")
     func spoolOrder() throws {
-        let spool = try ListingSpool()
+        let spool = ListingSpool()
         try spool.add(Array("late".utf8), modified: time(30))
         try spool.add(Array("b".utf8), modified: time(10, 5))
         try spool.add(Array("a".utf8), modified: time(10, 5))
@@ -52,6 +52,27 @@ struct ListingSpoolTests {
         #expect(try names(in: path) == ["early", "a", "b", "late"])
     }
 
+    @Test("past its memory limit a spool moves to disk and still gives every name back in order, once")
+    func spoolOnDisk() throws {
+        let total = ListingSpool.memoryLimit + 5_000
+        let spool = ListingSpool()
+        // Newest first, and pairs sharing a modification time (ties go by name).
+        for index in (0..<total).reversed() {
+            try spool.add(Array(String(format: "n%06d", index).utf8), modified: time(index / 2))
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
+        let listing = ListingRequest(
+            queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 0, limit: nil, timestamp: 1)
+        #expect(apply(listing, to: writer) == ListingOutcome(announced: total, alreadyPending: 0, leftOut: 0))
+        writer.stop()
+        let listed = try names(in: path)
+        #expect(listed.count == total)
+        #expect(listed == (0..<total).map { String(format: "n%06d", $0) })
+    }
+
     @Test("a listing larger than a chunk keeps one budget: the oldest go in, in order, the rest is left out")
     func budgetAcrossChunks() throws {
         let directory = try TemporaryDirectory()
@@ -61,7 +82,7 @@ struct ListingSpoolTests {
         writer.append([event("f00007", directory: "/d")])
         #expect(writer.flush(timeout: 10))
         let total = 20_000
-        let spool = try ListingSpool()
+        let spool = ListingSpool()
         for index in (0..<total).reversed() {
             try spool.add(Array(String(format: "f%05d", index).utf8), modified: time(1_000 + index))
         }
@@ -86,7 +107,7 @@ struct ListingSpoolTests {
         let writer = try OutboxWriter(settings: OutboxSettings(path: path, maxPending: 3), logger: testLogger)
         writer.append((0..<3).map { event("p\($0)", directory: "/d") })
         #expect(writer.flush(timeout: 10))
-        let spool = try ListingSpool()
+        let spool = ListingSpool()
         for index in 0..<10 { try spool.add(Array("n\(index)".utf8), modified: time(index)) }
         let listing = ListingRequest(
             queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 0, limit: nil, timestamp: 2)

@@ -149,8 +149,8 @@ struct ForwarderDeliveryTests {
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
         let batch = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 100))
         var call = RESPCommands()
-        batch.appendScriptCall(to: &call, sha: Array(sha.utf8), watermarkKey: fixture.watermarkKey("jobs"))
-        #expect(try connection.pipeline(call) == [.integer(100)])
+        batch.appendScriptCall(to: &call, sha: Array(sha.utf8), keys: fixture.scriptKeys("jobs"), expected: 0)
+        #expect(try connection.pipeline(call) == [.array([.integer(0), .integer(0), .integer(100), .null])])
         #expect(try fixture.count(.pending) == 250)
 
         var rounds = 0
@@ -166,7 +166,7 @@ struct ForwarderDeliveryTests {
         #expect(reconciled.map { $0.metadata["batch.size"] } == ["100"])
     }
 
-    @Test("a watermark ahead of every outbox id (the outbox lost commits) is moved back: nothing is skipped")
+    @Test("a watermark ahead of every outbox id, with no fingerprint beside it: diverged, nothing is skipped")
     func watermarkAheadOfOutbox() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
@@ -178,7 +178,8 @@ struct ForwarderDeliveryTests {
         defer { service.stop() }
         try #require(try fixture.waitUntilNothingPending())
         #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
-        #expect(fixture.logs.messages(containing: "watermark is ahead of the outbox").count == 1)
+        #expect(fixture.logs.messages(containing: "diverged history").count == 1)
+        #expect(try fixture.rows().allSatisfy { $0.id > 1_000_000 })
     }
 
     @Test("the same batch sent twice (a stale command arriving late) pushes nothing the second time")
@@ -190,20 +191,29 @@ struct ForwarderDeliveryTests {
         defer { try? store.close() }
         let connection = try server.connect()
         let sha = try #require(try connection.command("SCRIPT", "LOAD", DeliveryScript.source).stringValue)
-        let whole = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 100))
         let firstHalf = try #require(try ForwardBatch.read(from: store, queue: "jobs", afterID: 0, limit: 5))
-        let watermark = fixture.watermarkKey("jobs")
-        func run(_ batch: ForwardBatch) throws -> [RedisReply] {
+        let secondHalf = try #require(
+            try ForwardBatch.read(from: store, queue: "jobs", afterID: firstHalf.ids.upperBound, limit: 5))
+        func run(_ batch: ForwardBatch, expected: Int64) throws -> ScriptOutcome? {
             var call = RESPCommands()
-            batch.appendScriptCall(to: &call, sha: Array(sha.utf8), watermarkKey: watermark)
-            return try connection.pipeline(call)
+            batch.appendScriptCall(
+                to: &call, sha: Array(sha.utf8), keys: fixture.scriptKeys("jobs"), expected: expected)
+            return ScriptOutcome(reply: try connection.pipeline(call)[0])
         }
-        #expect(try run(firstHalf) == [.integer(5)])
-        #expect(try run(whole) == [.integer(5)])
-        #expect(try run(whole) == [.integer(0)])
+        let last = try #require(try store.event(id: firstHalf.ids.upperBound))
+        let fingerprint = MessageFingerprint.bytes(id: last.id, timestamp: last.timestamp, name: last.filename)
+        #expect(try run(firstHalf, expected: 0) == .applied(pushed: 5))
+        #expect(try run(firstHalf, expected: 0) == .ahead(found: firstHalf.ids.upperBound, fingerprint: fingerprint))
+        #expect(try run(secondHalf, expected: firstHalf.ids.upperBound) == .applied(pushed: 5))
+        guard case .bulk(let stored) = try server.command("GET", fixture.fingerprintKey("jobs")) else {
+            Issue.record("no fingerprint beside the watermark")
+            return
+        }
+        #expect(try run(secondHalf, expected: firstHalf.ids.upperBound) == .ahead(
+            found: secondHalf.ids.upperBound, fingerprint: stored))
         #expect(try server.length("jobs") == 10)
         #expect(try server.integer("jobs:count") == 10)
-        #expect(try server.integer(watermark) == whole.ids.upperBound)
+        #expect(try server.integer(fixture.watermarkKey("jobs")) == secondHalf.ids.upperBound)
     }
 
     // MARK: - Script cache

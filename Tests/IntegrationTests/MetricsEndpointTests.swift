@@ -131,6 +131,28 @@ struct MetricsEndpointTests {
         #expect(try await daemon.exitStatus(within: 10) == 0)
     }
 
+    @Test("Redis forgetting its writes (FLUSHALL) counts in redis_lost_writes_total; redis_up follows the session")
+    func lostWritesAreCounted() async throws {
+        let server = try RedisServer()
+        let port = try HTTPProbe.freePort()
+        let setup = try DaemonSetup(port: server.port, extra: "metrics_listen=127.0.0.1:\(port)")
+        let daemon = try await setup.start()
+        try Files.create(setup.watched + "/first")
+        #expect(try await eventually(within: 10) { try server.list("q").count == 1 ? true : nil } == true)
+        let before = try ParsedScrape(try HTTPProbe.get("/metrics", port: port).body)
+        #expect(before.value("directory_observer_redis_lost_writes_total", ["queue": "q"]) == 0)
+        #expect(before.value("directory_observer_redis_up") == 1)
+        _ = try server.command("FLUSHALL")
+        try Files.create(setup.watched + "/second")
+        let after = try await eventually(within: 10) { () -> ParsedScrape? in
+            let scrape = try ParsedScrape(try HTTPProbe.get("/metrics", port: port).body)
+            return (scrape.value("directory_observer_redis_lost_writes_total", ["queue": "q"]) ?? 0) >= 1 ? scrape : nil
+        }
+        #expect(after != nil, "no lost write counted; stdout: \(daemon.stdout)")
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exitStatus(within: 10) == 0)
+    }
+
     @Test("/healthz answers 200 ok, then 503 naming a removed directory, then 200 when it is back")
     func healthTellsARemovedDirectory() async throws {
         let port = try HTTPProbe.freePort()

@@ -28,6 +28,11 @@ extension ConfigLoader {
         GlobalKey(name: "redis_password_file", defaultText: "", kind: .text),
         GlobalKey(name: "redis_db", defaultText: "0", kind: .number),
         GlobalKey(name: "redis_key_prefix", defaultText: "directory_observer", kind: .text),
+        GlobalKey(name: "redis_lost_writes", defaultText: "resend", kind: .caseless),
+        GlobalKey(name: "redis_sentinels", defaultText: "", kind: .text),
+        GlobalKey(name: "redis_sentinel_master", defaultText: "", kind: .text),
+        GlobalKey(name: "redis_sentinel_password", defaultText: "", kind: .text, secret: true),
+        GlobalKey(name: "redis_sentinel_password_file", defaultText: "", kind: .text),
         GlobalKey(name: "monitor_inactivitytimeout", defaultText: "300", kind: .number),
         GlobalKey(name: "outbox_path", defaultText: "", kind: .text),
         GlobalKey(name: "outbox_sync", defaultText: "full", kind: .caseless),
@@ -82,30 +87,44 @@ extension ConfigLoader {
                 host: section.string("redis_server") ?? "127.0.0.1",
                 port: try section.port("redis_port", default: 6379))
         }
+        let username = section.string("redis_username")
+        let password = try password(
+            section, key: "redis_password", variable: passwordVariable, environment: environment,
+            workingDirectory: workingDirectory)
+        if username != nil, password == nil {
+            // AUTH needs a password; without one the connection would silently act as the default user.
+            throw section.error(
+                "redis_username", section.find("redis_username"),
+                "needs a password: set redis_password, redis_password_file or \(passwordVariable) "
+                    + "(for an ACL user with nopass, any password), or remove redis_username")
+        }
         return RedisSettings(
             endpoint: endpoint,
-            username: section.string("redis_username"),
-            password: try password(section, environment: environment, workingDirectory: workingDirectory),
+            username: username,
+            password: password,
             database: try section.nonNegativeInt("redis_db", default: 0),
-            keyPrefix: section.string("redis_key_prefix") ?? "directory_observer")
+            keyPrefix: section.string("redis_key_prefix") ?? "directory_observer",
+            lostWrites: try section.choice("redis_lost_writes", default: LostWritesPolicy.resend),
+            sentinel: try sentinelSettings(section, environment: environment, workingDirectory: workingDirectory))
     }
 
-    /// `redis_password`, else the trimmed content of `redis_password_file`, else the environment.
-    private static func password(
-        _ section: SectionValues, environment: [String: String], workingDirectory: String
+    /// `<key>`, else the trimmed content of `<key>_file`, else the environment variable.
+    static func password(
+        _ section: SectionValues, key: String, variable: String, environment: [String: String],
+        workingDirectory: String
     ) throws(ConfigError) -> String? {
-        if let password = section.string("redis_password") { return password }
-        if let found = section.find("redis_password_file"), !found.value.isEmpty {
+        if let password = section.string(key) { return password }
+        if let found = section.find(key + "_file"), !found.value.isEmpty {
             let path = absolute(found.value, against: workingDirectory)
             do throws(ConfigFileReader.Failure) {
                 let text = try ConfigFileReader.text(atPath: path)
                 let password = text.trimmingWhitespace()
                 return password.isEmpty ? nil : password
             } catch {
-                throw section.error("redis_password_file", found, "the password file \(path) \(error.reason)")
+                throw section.error(key + "_file", found, "the password file \(path) \(error.reason)")
             }
         }
-        if let password = environment[passwordVariable], !password.isEmpty { return password }
+        if let password = environment[variable], !password.isEmpty { return password }
         return nil
     }
 

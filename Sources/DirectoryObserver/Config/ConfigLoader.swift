@@ -10,6 +10,8 @@ public enum ConfigLoader {
     public static let variantVariable = "MFCONFIG"
     /// The environment variable holding the Redis password when the file gives none.
     public static let passwordVariable = "DIRECTORY_OBSERVER_REDIS_PASSWORD"
+    /// The environment variable holding the sentinels' password when the file gives none.
+    public static let sentinelPasswordVariable = "DIRECTORY_OBSERVER_REDIS_SENTINEL_PASSWORD"
     /// The file name of the outbox when `outbox_path` is not set.
     public static let defaultOutboxName = "directory_observer.outbox.sqlite3"
 

@@ -31,11 +31,19 @@ public enum ConfigReport {
         let redis = configuration.redis
         lines.append("")
         lines.append("redis")
-        lines.append("  endpoint          \(redis.endpoint)")
+        if let sentinel = redis.sentinel {
+            lines.append("  endpoint          found through Sentinel (redis_server and redis_port are not used)")
+            lines.append("  sentinels         \(sentinel.sentinels.map { "\($0)" }.joined(separator: ","))")
+            lines.append("  sentinel_master   \(sentinel.master)")
+            lines.append("  sentinel_password \(sentinel.password == nil ? "not set" : "set")")
+        } else {
+            lines.append("  endpoint          \(redis.endpoint)")
+        }
         lines.append("  username          \(redis.username ?? "-")")
         lines.append("  password          \(redis.password == nil ? "not set" : "set")")
         lines.append("  db                \(redis.database)")
         lines.append("  key_prefix        \(redis.keyPrefix)")
+        lines.append("  lost_writes       \(redis.lostWrites.rawValue)")
         let outbox = configuration.outbox
         lines.append("outbox")
         lines.append("  path              \(outbox.path)")
@@ -93,7 +101,19 @@ public enum ConfigReport {
             ("password_set", .bool(redis.password != nil)),
             ("db", .int(redis.database)),
             ("key_prefix", .string(redis.keyPrefix)),
+            ("lost_writes", .string(redis.lostWrites.rawValue)),
         ]
+        if let sentinel = redis.sentinel {
+            members.append(
+                (
+                    "sentinel",
+                    .object([
+                        ("sentinels", .array(sentinel.sentinels.map { .string("\($0)") })),
+                        ("master", .string(sentinel.master)),
+                        ("password_set", .bool(sentinel.password != nil)),
+                    ])
+                ))
+        }
         return .object(members)
     }
 

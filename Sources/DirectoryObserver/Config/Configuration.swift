@@ -93,16 +93,29 @@ public struct RedisSettings: Sendable, Equatable {
     public var database: Int
     /// Prefix of the keys the observer owns (`<prefix>:watermark:<uuid>:<queue>`).
     public var keyPrefix: String
+    /// `redis_lost_writes`: what to do when Redis holds less than the outbox delivered.
+    public var lostWrites: LostWritesPolicy
+    /// When set, the master is found through these sentinels and `endpoint` is not used.
+    public var sentinel: SentinelSettings?
 
     public init(
         endpoint: RedisEndpoint = .tcp(host: "127.0.0.1", port: 6379), username: String? = nil,
-        password: String? = nil, database: Int = 0, keyPrefix: String = "directory_observer"
+        password: String? = nil, database: Int = 0, keyPrefix: String = "directory_observer",
+        lostWrites: LostWritesPolicy = .resend, sentinel: SentinelSettings? = nil
     ) {
         self.endpoint = endpoint
         self.username = username
         self.password = password
         self.database = database
         self.keyPrefix = keyPrefix
+        self.lostWrites = lostWrites
+        self.sentinel = sentinel
+    }
+
+    /// What the log names as the place events go: the endpoint, or the sentinels' master name.
+    public var target: String {
+        guard let sentinel else { return "\(endpoint)" }
+        return "sentinel master \(sentinel.master)"
     }
 }
 

@@ -1,51 +1,62 @@
-/// The Lua script that applies one batch atomically in Redis (SPEC §5).
+/// The Lua script that applies one batch atomically in Redis (SPEC §5 and §8).
 ///
-/// KEYS: the queue, the watermark `<prefix>:watermark:<outbox uuid>:<queue>`, and the counter when one is
-/// set. ARGV: the batch's (id, message) pairs in ascending id order (the script relies on that order to
-/// find the first id above the watermark without looking at every id). It pushes, with one `LPUSH`, only the messages
-/// whose id is above the watermark, `INCRBY`s the counter by that number, moves the watermark to the
-/// batch's last id and returns how many it pushed. Every check that can fail (the watermark's and the
-/// counter's types and values) runs before the first write, and a failing `LPUSH` raises before the counter
-/// or the watermark move: a batch is applied whole or not at all, and a batch sent twice pushes nothing the
-/// second time.
+/// KEYS: the queue, the watermark `<prefix>:watermark:<outbox uuid>:<queue>`, the fingerprint
+/// `<prefix>:fingerprint:<outbox uuid>:<queue>`, and the counter when one is set. ARGV: the watermark the
+/// outbox expects (the last id it recorded as delivered for the queue, 0 for none), the batch's last id
+/// (skipped events included), that event's `MessageFingerprint`, then the (id, message) pairs to push in
+/// ascending id order.
+///
+/// It pushes only when the watermark in Redis is exactly the one the outbox expects (a missing watermark
+/// counts as 0): then it pushes every message with one `LPUSH`, `INCRBY`s the counter by their number,
+/// sets the watermark to the batch's last id and the fingerprint beside it. Otherwise it writes nothing
+/// and says why, so a batch is never recorded as delivered when Redis did not take all of it. Every check
+/// that can fail runs before the first write, and a failing `LPUSH` raises before the counter, the
+/// watermark or the fingerprint move: a batch is applied whole or not at all, and a batch sent twice (a
+/// stale command arriving late) pushes nothing the second time.
+///
+/// Reply: `{status, found, pushed, fingerprint}`. Status 0: applied, `pushed` messages. Status 1: Redis is
+/// behind the outbox (lost writes): `found` is its watermark, -1 when missing. Status 2: Redis is ahead of
+/// the outbox: `found` is its watermark and `fingerprint` the one stored beside it (nil when none).
 enum DeliveryScript {
     static let source = """
-        local watermark = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if watermark == nil then
-          return redis.error_reply('ERR watermark ' .. KEYS[2] .. ' does not hold an integer')
-        end
-        if KEYS[3] then
-          -- INCRBY must not fail after the LPUSH: accept only what it accepts, with room to add a batch
-          local current = redis.call('GET', KEYS[3])
-          if current and (not string.match(current, '^%-?%d+$') or #current > 18) then
-            return redis.error_reply('ERR counter ' .. KEYS[3] .. ' does not hold an integer INCRBY can add to')
+        local raw = redis.call('GET', KEYS[2])
+        local found = 0
+        if raw then
+          found = tonumber(raw)
+          if found == nil then
+            return redis.error_reply('ERR watermark ' .. KEYS[2] .. ' does not hold an integer')
           end
         end
-        local count = #ARGV
-        if count < 2 then
-          return 0
+        local expected = tonumber(ARGV[1])
+        if found < expected then
+          if raw then return {1, found, 0, false} end
+          return {1, -1, 0, false}
         end
-        local last = tonumber(ARGV[count - 1])
-        if last <= watermark then
-          return 0
+        if found > expected then
+          return {2, found, 0, redis.call('GET', KEYS[3]) or false}
         end
-        -- ids ascend within a batch: skip the ones at or below the watermark, push all the rest
-        local first = 1
-        while tonumber(ARGV[first]) <= watermark do
-          first = first + 2
+        if KEYS[4] then
+          -- INCRBY must not fail after the LPUSH: accept only what it accepts, with room to add a batch
+          local current = redis.call('GET', KEYS[4])
+          if current and (not string.match(current, '^%-?%d+$') or #current > 18) then
+            return redis.error_reply('ERR counter ' .. KEYS[4] .. ' does not hold an integer INCRBY can add to')
+          end
         end
-        local messages = {}
         local n = 0
-        for i = first + 1, count, 2 do
-          n = n + 1
-          messages[n] = ARGV[i]
+        if #ARGV >= 5 then
+          local messages = {}
+          for i = 5, #ARGV, 2 do
+            n = n + 1
+            messages[n] = ARGV[i]
+          end
+          redis.call('LPUSH', KEYS[1], unpack(messages))
+          if KEYS[4] then
+            redis.call('INCRBY', KEYS[4], n)
+          end
         end
-        redis.call('LPUSH', KEYS[1], unpack(messages))
-        if KEYS[3] then
-          redis.call('INCRBY', KEYS[3], n)
-        end
-        redis.call('SET', KEYS[2], last)
-        return n
+        redis.call('SET', KEYS[2], ARGV[2])
+        redis.call('SET', KEYS[3], ARGV[3])
+        return {0, found, n, false}
         """
 
     /// The most messages one batch may carry: Lua's `unpack` refuses more than about 8,000 values.
@@ -54,5 +65,10 @@ enum DeliveryScript {
     /// The watermark key of a queue.
     static func watermarkKey(prefix: String, outboxUUID: String, queue: String) -> String {
         "\(prefix):watermark:\(outboxUUID):\(queue)"
+    }
+
+    /// The key beside the watermark that holds the fingerprint of the queue's last pushed event.
+    static func fingerprintKey(prefix: String, outboxUUID: String, queue: String) -> String {
+        "\(prefix):fingerprint:\(outboxUUID):\(queue)"
     }
 }

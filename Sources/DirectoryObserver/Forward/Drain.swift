@@ -45,7 +45,7 @@ public enum Drain {
                 unavailableSince = since
                 if Clock.monotonic() - since >= settings.timeout {
                     throw DrainError.redis(
-                        forwarder.lastError ?? RedisError(kind: .connection, detail: "\(settings.redis.endpoint)"))
+                        forwarder.lastError ?? RedisError(kind: .connection, detail: settings.redis.target))
                 }
                 usleepSeconds(min(forwarder.nextConnectDelay(), settings.timeout))
             case .outboxFailed:

@@ -27,6 +27,8 @@ struct ForwardBatch {
     struct Storage {
         var events: [Event] = []
         var encoded: [UInt8] = []
+        /// The `MessageFingerprint` of the last event (while reading: the last name read).
+        var lastFingerprint: [UInt8] = []
     }
 
     let queue: String
@@ -71,6 +73,7 @@ struct ForwardBatch {
         batch.storage.encoded.reserveCapacity(limit * 200)
         let counterBytes = counter.map { Array($0.utf8) }
         var message: [UInt8] = []
+        var lastTimestamp = 0.0
         repeat {
             if batch.events.count > 0 {
                 let sameCounter =
@@ -88,6 +91,9 @@ struct ForwardBatch {
                     EventMessage.append(
                         directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp,
                         to: &message)
+                    // Only the last event's fingerprint is sent: keep its name, format it once at the end.
+                    batch.storage.lastFingerprint.removeAll(keepingCapacity: true)
+                    batch.storage.lastFingerprint.append(contentsOf: filename)
                 }
             }
             let start = batch.storage.encoded.count
@@ -98,7 +104,11 @@ struct ForwardBatch {
                 Event(
                     id: id, kind: kind, arguments: start..<batch.storage.encoded.count, file: file,
                     committedAt: select.double(6)))
+            lastTimestamp = timestamp
         } while try select.step()
+        let name = batch.storage.lastFingerprint
+        MessageFingerprint.append(
+            id: batch.events.last!.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
         return batch
     }
 
@@ -121,17 +131,28 @@ struct ForwardBatch {
         }
     }
 
-    /// Appends `EVALSHA sha numkeys queue watermark [counter] id1 message1 id2 message2 …` for the events
-    /// that are not skipped.
-    func appendScriptCall(to commands: inout RESPCommands, sha: [UInt8], watermarkKey: String) {
-        let keys = counter == nil ? 2 : 3
-        commands.begin(argumentCount: 3 + keys + 2 * (events.count - skipped.count))
+    /// The keys of a queue the delivery script works on, besides the queue and the counter.
+    struct ScriptKeys {
+        let watermark: String
+        let fingerprint: String
+    }
+
+    /// Appends `EVALSHA sha numkeys queue watermark fingerprint [counter] expected lastID fingerprint id1
+    /// message1 id2 message2 …` for the events that are not skipped (see `DeliveryScript`). `expected` is
+    /// the watermark the outbox expects Redis to hold for the queue.
+    func appendScriptCall(to commands: inout RESPCommands, sha: [UInt8], keys scriptKeys: ScriptKeys, expected: Int64) {
+        let keys = counter == nil ? 3 : 4
+        commands.begin(argumentCount: 6 + keys + 2 * (events.count - skipped.count))
         commands.argument("EVALSHA")
         sha.withUnsafeBufferPointer { commands.argument($0) }
         commands.argument(String(keys))
         commands.argument(queue)
-        commands.argument(watermarkKey)
+        commands.argument(scriptKeys.watermark)
+        commands.argument(scriptKeys.fingerprint)
         if let counter { commands.argument(counter) }
+        commands.argument(String(expected))
+        commands.argument(String(ids.upperBound))
+        storage.lastFingerprint.withUnsafeBufferPointer { commands.argument($0) }
         if skipped.isEmpty {
             commands.encodedArguments(encoded[...])
             return

@@ -10,7 +10,10 @@ import Logging
 ///
 /// Guarantees: per queue, events reach Redis in id order; a batch is applied in Redis at most once
 /// (the watermark), so neither a crash between the script and the local commit nor a lost reply makes
-/// a duplicate; connection-level failures and transient errors never count as attempts.
+/// a duplicate; a batch is recorded delivered only when the script pushed all of it; a watermark that
+/// disagrees with the outbox is settled by `Reconciliation` (lost writes resent, diverged histories
+/// renumbered); only errors of the batch itself count attempts (SPEC §5, §8); the backoff starts over
+/// only when a batch goes in, and the log gets one line per change of Redis's state.
 final class Forwarder {
     /// What one round did.
     enum Round: Equatable {
@@ -20,55 +23,94 @@ final class Forwarder {
         case progress(Int)
         /// Pending events exist but every queue waits for its retry time (until this monotonic time).
         case waiting(until: Double)
-        /// Redis cannot be reached (or is in a transient error state).
+        /// Redis cannot be reached, refuses writes for now, or refuses the configuration.
         case unavailable
         /// Reading the outbox failed; try again shortly.
         case outboxFailed
     }
 
-    private let settings: ForwarderSettings
-    private let store: OutboxStore
-    private let writer: OutboxWriter
+    let settings: ForwarderSettings
+    let store: OutboxStore
+    let writer: OutboxWriter
     private let board: QueueLengthBoard
-    private let logger: Logger
-    private var session: RedisSession?
-    /// Per queue, the last id handed to the writer as delivered: the next batch starts above it even
-    /// before the writer has committed the marks.
-    private var cursors: [String: Int64] = [:]
+    let logger: Logger
+    var session: RedisSession?
+    let reconciliation: Reconciliation
+    /// Per queue, the watermark the queue's next batch expects Redis to hold: the last id recorded (or
+    /// handed to the writer) as delivered, as agreed with Redis. The next batch starts above it.
+    var cursors: [String: Int64] = [:]
     /// The next round's batches, read while the previous round's scripts ran; nil or empty when there are
     /// none (the next round reads the outbox afresh).
-    private var prefetched: [ForwardBatch]?
+    var prefetched: [ForwardBatch]?
     /// The round's commands; kept between rounds so its memory is reused.
     private var commands = RESPCommands()
     /// Buffers of finished batches, for the next ones (see `ForwardBatch.Storage`).
     private var spareStorage: [ForwardBatch.Storage] = []
-    private var queueRetries: [String: (notBefore: Double, backoff: Backoff)] = [:]
-    private var connectBackoff: Backoff
-    private var downSince: Double?
-    private var everConnected = false
+    private var queueRetries: [String: QueueRetry] = [:]
+    /// Reset only by a batch that goes in: a reconnect that leads to the same refusal keeps backing off.
+    var connectBackoff: Backoff
+    /// How Redis was last seen; its changes are the only Redis lines in the log.
+    var health: Health = .unknown {
+        didSet { if health != oldValue { settings.metrics.redis(up: health == .up) } }
+    }
+    var downSince: Double?
+    var everConnected = false
+    /// The master's address last connected to (Sentinel), to log a switch once.
+    var lastEndpoint: RedisEndpoint?
     private var nextLengthRefresh = 0.0
     /// Whether the last outbox read failed (logged once per change).
     private var outboxFailing = false
-    /// The last connection-level error, for `drain`'s message.
-    private(set) var lastError: RedisError?
+    /// The last error that made Redis unavailable, for `drain`'s message.
+    var lastError: RedisError?
 
-    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger) {
+    /// Why a queue waits: its batch failed (attempts counted), or Redis refuses the queue's keys until a
+    /// person changes something (no attempt counted).
+    private struct QueueRetry {
+        var notBefore: Double
+        var backoff: Backoff
+        var held: Bool
+    }
+
+    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger)
+    {
         self.settings = settings
         self.store = store
         self.writer = writer
         self.board = board
         self.logger = logger
         self.connectBackoff = Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum)
+        self.reconciliation = Reconciliation(
+            store: store, writer: writer, lostWrites: settings.redis.lostWrites, logger: logger,
+            metrics: settings.metrics, flushTimeout: settings.timeout, isGone: { !ForwardBatch.fileExists(directory: $0, name: $1) })
     }
 
-    private func watermarkKey(_ queue: String) -> String {
-        DeliveryScript.watermarkKey(prefix: settings.redis.keyPrefix, outboxUUID: writer.uuid, queue: queue)
+    func scriptKeys(_ queue: String) -> ForwardBatch.ScriptKeys {
+        ForwardBatch.ScriptKeys(
+            watermark: DeliveryScript.watermarkKey(
+                prefix: settings.redis.keyPrefix, outboxUUID: writer.uuid, queue: queue),
+            fingerprint: DeliveryScript.fingerprintKey(
+                prefix: settings.redis.keyPrefix, outboxUUID: writer.uuid, queue: queue))
+    }
+
+    /// The watermark the next batch of `queue` expects (read from the outbox the first time).
+    private func expected(for queue: String) throws -> Int64 {
+        if let cursor = cursors[queue] { return cursor }
+        let delivered = try store.deliveredThrough(queue: queue)
+        cursors[queue] = delivered
+        return delivered
     }
 
     // MARK: - One round
 
     func round() -> Round {
-        guard let session = connectedSession() else { return .unavailable }
+        let session: RedisSession
+        do {
+            session = try connectedSession()
+        } catch let error as RedisError {
+            return unavailable(error)
+        } catch {
+            return outboxFailed(error)
+        }
         var earliestRetry = Double.infinity
         let batches: [ForwardBatch]
         if let prefetched, !prefetched.isEmpty {
@@ -82,17 +124,30 @@ final class Forwarder {
             do {
                 try refreshLengths(over: session)
             } catch {
-                lost(session: error)
-                return .unavailable
+                return unavailable(error)
             }
+            recovered()
             return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
         }
         do {
             return .progress(try forward(batches, over: session))
+        } catch let error as RedisError {
+            return unavailable(error)
         } catch {
-            lost(session: error)
-            return .unavailable
+            return outboxFailed(error)
         }
+    }
+
+    /// Reconciling a queue with the outbox failed: the session is dropped so the next round starts over.
+    private func outboxFailed(_ error: any Error) -> Round {
+        session = nil
+        cursors.removeAll()
+        prefetched = nil
+        if !outboxFailing {
+            outboxFailing = true
+            logger.warning("reading the outbox failed; retrying", metadata: ["error": "\(error)"])
+        }
+        return .outboxFailed
     }
 
     /// The oldest batch of every queue with pending events that is not waiting for a retry, above
@@ -134,14 +189,18 @@ final class Forwarder {
 
     /// Sends the batches in one pipelined round trip (after one more for list lengths when a batch holds
     /// `exists` events), reads the next round's batches while Redis works, and settles each outcome.
-    /// Throws only connection-level or transient errors.
-    private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws(RedisError) -> Int {
+    /// Throws a `RedisError` when Redis is unavailable (after settling every batch that went in), any
+    /// other error when reconciling with the outbox failed.
+    private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws -> Int {
         var batches = batches
         try decideSkips(&batches, over: session)
+        try store.recordSkips(batches.flatMap(\.skipped), at: Clock.now())
         let queues = Array(Set(batches.map(\.queue)))
+        let expectations = try batches.map { batch throws -> Int64 in try expected(for: batch.queue) }
         commands.removeAll()
-        for batch in batches {
-            batch.appendScriptCall(to: &commands, sha: session.scriptSHA, watermarkKey: watermarkKey(batch.queue))
+        for (batch, expected) in zip(batches, expectations) {
+            batch.appendScriptCall(
+                to: &commands, sha: session.scriptSHA, keys: scriptKeys(batch.queue), expected: expected)
         }
         for queue in queues { commands.append("LLEN", queue) }
         try session.connection.send(commands)
@@ -155,9 +214,9 @@ final class Forwarder {
             }
         }
         var settled = 0
-        for (batch, reply) in zip(batches, replies) {
-            switch reply {
-            case .error(let text):
+        var unavailable: RedisError?
+        for ((batch, expected), reply) in zip(zip(batches, expectations), replies) {
+            if case .error(let text) = reply {
                 // The next batch of this queue was read above this one: it must not go before it.
                 prefetched?.removeAll { $0.queue == batch.queue }
                 let error = RedisError.reply(text)
@@ -165,30 +224,61 @@ final class Forwarder {
                     try session.loadScript()
                     continue
                 }
-                if error.isTransient { throw error }
-                settled += failed(batch, error: text)
-            default:
-                writer.markDelivered(queue: batch.queue, through: batch.ids.upperBound, skipped: batch.skipped)
-                cursors[batch.queue] = batch.ids.upperBound
-                reportDelivery(of: batch, reply: reply)
-                if queueRetries.removeValue(forKey: batch.queue) != nil {
-                    logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
+                switch error.failureClass {
+                case .unavailable: unavailable = unavailable ?? error
+                case .configuration: hold(batch.queue, error: error)
+                case .batch: settled += failed(batch, error: text)
                 }
+                continue
+            }
+            let sent = batch.events.count - batch.skipped.count
+            switch ScriptOutcome(reply: reply) {
+            case .applied(let pushed) where pushed == sent:
+                delivered(batch)
+                reportDelivery(of: batch, pushed: pushed)
                 settled += batch.events.count
-                logger.debug(
-                    "batch delivered", metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(batch.events.count)"])
+            case .applied(let pushed):
+                // Never recorded as delivered: the reconnect reconciles the queue from Redis's watermark.
+                prefetched?.removeAll { $0.queue == batch.queue }
+                unavailable =
+                    unavailable
+                    ?? RedisError(kind: .protocol, detail: "the delivery script pushed \(pushed) of \(sent) messages")
+            case .behind(let found):
+                prefetched?.removeAll { $0.queue == batch.queue }
+                try settle(batch.queue, expected: expected, found: found, fingerprint: nil, over: session)
+            case .ahead(let found, let fingerprint):
+                prefetched?.removeAll { $0.queue == batch.queue }
+                try settle(batch.queue, expected: expected, found: found, fingerprint: fingerprint, over: session)
+            case nil:
+                prefetched?.removeAll { $0.queue == batch.queue }
+                unavailable =
+                    unavailable
+                    ?? RedisError(kind: .protocol, detail: "the delivery script answered with an unexpected reply")
             }
         }
         spareStorage += batches.prefix(max(0, Self.spareStorageLimit - spareStorage.count)).map(\.releasedStorage)
+        if let unavailable { throw unavailable }
         return settled
     }
 
     /// Counts what the script pushed and how long each pushed event took from its commit to this reply.
-    private func reportDelivery(of batch: ForwardBatch, reply: RedisReply) {
+    private func reportDelivery(of batch: ForwardBatch, pushed: Int) {
         let skipped = Set(batch.skipped.map(\.id))
-        let pushed = reply.integerValue.map(Int.init) ?? batch.events.count - skipped.count
         let times = batch.events.lazy.filter { !skipped.contains($0.id) }.map(\.committedAt)
         settings.metrics.delivered(queue: batch.queue, pushed: pushed, committedAt: Array(times), now: Clock.now())
+    }
+
+    /// A batch went in whole: it is marked delivered, the queue's wait ends, and the backoff starts over.
+    private func delivered(_ batch: ForwardBatch) {
+        writer.markDelivered(queue: batch.queue, through: batch.ids.upperBound, skipped: batch.skipped)
+        cursors[batch.queue] = batch.ids.upperBound
+        connectBackoff.reset()
+        recovered()
+        if queueRetries.removeValue(forKey: batch.queue) != nil {
+            logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
+        }
+        logger.debug(
+            "batch delivered", metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(batch.events.count)"])
     }
 
     /// Spare batch buffers kept at most (a round holds a batch per queue, and the next round's too).
@@ -224,7 +314,7 @@ final class Forwarder {
             for (index, reply) in zip(needLength, replies) {
                 if case .error(let text) = reply {
                     let error = RedisError.reply(text)
-                    if error.isTransient { throw error }
+                    if error.failureClass != .batch { throw error }
                 }
                 lengths[index] = Int(reply.integerValue ?? 0)
                 board.publish(queue: batches[index].queue, length: lengths[index]!)
@@ -235,14 +325,17 @@ final class Forwarder {
         }
     }
 
-    /// A permanent error on one batch: one more attempt for its events, `dead` at `max_attempts`, and a
+    /// An error of the batch itself: one more attempt for its events, `dead` at `max_attempts`, and a
     /// backoff for that queue alone while the others keep flowing. Returns how many went dead.
     private func failed(_ batch: ForwardBatch, error text: String) -> Int {
         let dead = writer.recordFailure(
             queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts)
-        var retry = queueRetries[batch.queue]
-            ?? (0, Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum))
-        if queueRetries[batch.queue] == nil {
+        var retry =
+            queueRetries[batch.queue]
+            ?? QueueRetry(
+                notBefore: 0, backoff: Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum),
+                held: false)
+        if queueRetries[batch.queue]?.held != false {
             logger.warning(
                 "Redis refuses a batch; retrying this queue with backoff",
                 metadata: ["redis.queue": "\(batch.queue)", "error": "\(text)"])
@@ -253,118 +346,22 @@ final class Forwarder {
                 metadata: ["redis.queue": "\(batch.queue)", "batch.size": "\(dead)", "error": "\(text)"])
             retry.backoff.reset()
         }
+        retry.held = false
         retry.notBefore = Clock.monotonic() + retry.backoff.next()
         queueRetries[batch.queue] = retry
         return dead
     }
 
-    // MARK: - Connection life
-
-    /// How long to wait before the next connection attempt (exponential, with jitter).
-    func nextConnectDelay() -> Double {
-        connectBackoff.next()
-    }
-
-    /// The current session, or a new one: connected, authenticated, script loaded, and the outbox
-    /// reconciled with the watermarks in Redis. Nil when Redis cannot be reached.
-    private func connectedSession() -> RedisSession? {
-        if let session { return session }
-        do {
-            let session = try RedisSession(settings: settings.redis, timeout: settings.timeout)
-            try reconcile(over: session)
-            self.session = session
-            connectBackoff.reset()
-            lastError = nil
-            if let since = downSince {
-                let backlog = (try? store.pendingCount()) ?? -1
-                logger.info(
-                    "Redis reachable again",
-                    metadata: [
-                        "redis.endpoint": "\(settings.redis.endpoint)",
-                        "redis.down_for_s": "\(((Clock.monotonic() - since) * 10).rounded() / 10)",
-                        "outbox.pending": "\(backlog)",
-                    ])
-            } else if !everConnected {
-                logger.info("connected to Redis", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])
-            }
-            everConnected = true
-            downSince = nil
-            settings.metrics.redis(up: true)
-            return session
-        } catch {
-            lost(session: error)
-            return nil
+    /// Redis refuses the queue's keys in a way only a person can fix (`NOPERM`, `MOVED`…): the queue waits
+    /// `retry_max` between tries, no attempt is counted, and one error line names the fix.
+    private func hold(_ queue: String, error: RedisError) {
+        if queueRetries[queue]?.held != true {
+            logger.error(
+                "Redis refuses this queue's keys; events wait until the configuration is fixed",
+                metadata: ["redis.queue": "\(queue)", "error": "\(error.detail)", "fix": "\(error.fix)"])
         }
-    }
-
-    /// Marks delivered what the watermarks say is already in Redis, then reads every queue from its
-    /// oldest pending event again.
-    private func reconcile(over session: RedisSession) throws(RedisError) {
-        let queues: [String]
-        do {
-            queues = try store.queuesWithPending()
-        } catch {
-            throw RedisError(kind: .connection, detail: "cannot read the outbox to reconcile: \(error)")
-        }
-        cursors.removeAll()
-        prefetched = nil
-        guard !queues.isEmpty else { return }
-        let replies = try session.connection.pipeline(queues.map { ["GET", watermarkKey($0)].map { Array($0.utf8) } })
-        for (queue, reply) in zip(queues, replies) {
-            if case .error(let text) = reply {
-                let error = RedisError.reply(text)
-                if error.isTransient { throw error }
-                continue
-            }
-            guard let watermark = reply.integerValue else { continue }
-            if try watermarkIsAhead(watermark, of: queue, over: session) { continue }
-            let changed = writer.markDelivered(queue: queue, upTo: watermark)
-            if changed > 0 {
-                logger.info(
-                    "events found in Redis marked delivered",
-                    metadata: ["redis.queue": "\(queue)", "batch.size": "\(changed)"])
-            }
-        }
-    }
-
-    /// A watermark above every id the outbox ever handed out means the outbox lost commits that Redis
-    /// had seen (restored from a backup, or `outbox_sync=normal` and a power cut), and its newest ids were
-    /// given out again to new events: marking up to the watermark would drop them unannounced. The
-    /// watermark is moved back below the queue's oldest pending event instead, so they are all pushed
-    /// (the events the outbox lost are in Redis already). Returns true when it did so.
-    private func watermarkIsAhead(_ watermark: Int64, of queue: String, over session: RedisSession) throws(RedisError)
-        -> Bool
-    {
-        let highest: Int64
-        let oldestPending: Int64?
-        do {
-            highest = try store.highestIDEverIssued()
-            oldestPending = try store.oldestPendingID(queue: queue)
-        } catch {
-            throw RedisError(kind: .connection, detail: "cannot read the outbox to reconcile: \(error)")
-        }
-        guard watermark > highest, let oldestPending else { return false }
-        logger.error(
-            "Redis watermark is ahead of the outbox: it lost committed events; moving the watermark back",
-            metadata: [
-                "redis.queue": "\(queue)", "redis.watermark": "\(watermark)", "outbox.highest_id": "\(highest)",
-            ])
-        _ = try session.connection.command("SET", watermarkKey(queue), String(oldestPending - 1))
-        return true
-    }
-
-    /// Drops a broken session and logs the outage once.
-    private func lost(session error: RedisError) {
-        session = nil
-        cursors.removeAll()
-        prefetched = nil
-        lastError = error
-        settings.metrics.redis(up: false)
-        if downSince == nil {
-            downSince = Clock.monotonic()
-            logger.warning(
-                "Redis unreachable; events wait in the outbox",
-                metadata: ["redis.endpoint": "\(settings.redis.endpoint)", "error": "\(error)"])
-        }
+        queueRetries[queue] = QueueRetry(
+            notBefore: Clock.monotonic() + settings.retry.maximum,
+            backoff: Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum), held: true)
     }
 }

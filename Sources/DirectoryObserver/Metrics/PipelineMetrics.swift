@@ -105,7 +105,8 @@ public final class PipelineMetrics: Sendable {
         for time in committedAt { deliveryLatency.recordNanoseconds(Int64(max(0, now - time) * 1e9)) }
     }
 
-    /// Redis lost writes of `queue` (its watermark went back); `count` events are sent again.
+    /// Redis was found to have lost writes of `queue` (its watermark behind the outbox's record), `count`
+    /// times.
     public func lostWrites(queue: String, count: Int = 1) {
         counters(queue).lostWrites.increment(by: count)
     }

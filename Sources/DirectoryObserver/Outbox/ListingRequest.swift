@@ -128,19 +128,22 @@ extension OutboxStore {
         _ names: [[UInt8]], of listing: ListingRequest, progress: inout ListingProgress, createdAt: Double
     ) throws(SQLiteError) {
         guard !progress.settledAtStart else { return }
+        var events: [NewEvent] = []
+        events.reserveCapacity(min(names.count, progress.budget))
         for name in names {
             if progress.pendingAtStart.contains(name) {
                 progress.outcome.alreadyPending += 1
             } else if progress.budget > 0 {
-                let event = NewEvent(
-                    queue: listing.queue, counter: listing.counter, directory: listing.directory, filename: name,
-                    kind: .exists, timestamp: listing.timestamp)
-                try insert(event, createdAt: createdAt)
+                events.append(
+                    NewEvent(
+                        queue: listing.queue, counter: listing.counter, directory: listing.directory, filename: name,
+                        kind: .exists, timestamp: listing.timestamp))
                 progress.outcome.announced += 1
                 progress.budget -= 1
             } else {
                 progress.outcome.leftOut += 1
             }
         }
+        try insert(events, createdAt: createdAt)
     }
 }

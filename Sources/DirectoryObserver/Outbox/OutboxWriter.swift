@@ -273,7 +273,7 @@ public final class OutboxWriter: Sendable {
             }
             if stopping && retained.isEmpty {
                 // A listing still being applied is dropped: the next start lists the directories again.
-                listings.forEach { $0.completion(nil) }
+                listings.flatMap { $0.dropped() }.forEach { $0() }
                 break
             }
             // Spooled listings go a chunk at a time, taking turns with the requests that keep coming.
@@ -286,28 +286,28 @@ public final class OutboxWriter: Sendable {
                 var inserted = false
                 if applyingChunk {
                     try setDurability(wanted: true, store: store, current: &durable)
-                    let announcedBefore = listings[0].outcome.announced
+                    let announcedBefore = listings[0].announced
                     let chunkStarted = Clock.monotonic()
-                    let done = try listings[0].applyNextChunk(to: store, createdAt: Clock.now())
+                    let queue = listings[0].request.queue
+                    let finished = try listings[0].applyNextChunk(to: store, createdAt: Clock.now())
                     var tally = CommitTally()
                     tally.listingChunk(
-                        queue: listings[0].request.queue, announced: listings[0].outcome.announced - announcedBefore,
-                        finished: done)
+                        queue: queue, announced: listings[0].announced - announcedBefore, finished: finished != nil)
                     metrics.committed(tally, seconds: Clock.monotonic() - chunkStarted)
-                    if done {
-                        let finished = listings.removeFirst()
-                        completions.append { finished.completion(finished.outcome) }
+                    if let finished {
+                        listings.removeFirst()
+                        completions = finished
                     } else {
-                        inserted = listings[0].outcome.announced > announcedBefore
+                        inserted = listings[0].announced > announcedBefore
                     }
                 } else {
                     try setDurability(
                         wanted: retained.contains { $0.needsDurability }, store: store, current: &durable)
-                    let done = try commit(retained, to: store)
+                    let done = try commit(retained, to: store, listings: listings)
                     retained.removeAll(keepingCapacity: true)
                     completions = done.completions
                     inserted = done.inserted
-                    listings.append(contentsOf: done.listings)
+                    listings = done.listings
                 }
                 metrics.writerBeat.progressed()
                 let committedAt = Clock.monotonic()
@@ -337,7 +337,7 @@ public final class OutboxWriter: Sendable {
             } catch {
                 switch CommitProblem(error) {
                 case .detached(let error):
-                    listings.forEach { $0.completion(nil) }
+                    listings.flatMap { $0.dropped() }.forEach { $0() }
                     detach(store, error: error, retained: retained)
                     return
                 case .busy:
@@ -364,7 +364,7 @@ public final class OutboxWriter: Sendable {
                     logger.error("outbox still failing at shutdown; dropping uncommitted events")
                     abandon(retained)
                     retained.removeAll()
-                    listings.forEach { $0.completion(nil) }
+                    listings.flatMap { $0.dropped() }.forEach { $0() }
                     break
                 }
                 if failingSince != nil {
@@ -432,8 +432,9 @@ public final class OutboxWriter: Sendable {
     }
 
     /// Applies every request in one transaction; returns the completions to run after the commit, whether
-    /// any event was added, and the spooled listings it started (applied a chunk at a time afterwards).
-    private func commit(_ requests: [Request], to store: OutboxStore) throws
+    /// any event was added, and `listings` with the spooled listings handed in (applied a chunk at a time
+    /// afterwards). A barrier handed in after a spooled listing completes only once that listing is done.
+    private func commit(_ requests: [Request], to store: OutboxStore, listings: [SpooledListing]) throws
         -> (completions: [() -> Void], inserted: Bool, listings: [SpooledListing])
     {
         let now = Clock.now()
@@ -441,7 +442,7 @@ public final class OutboxWriter: Sendable {
         var tally = CommitTally()
         var completions: [() -> Void] = []
         var inserted = false
-        var listings: [SpooledListing] = []
+        var listings = listings
         try store.connection.transaction {
             for request in requests {
                 switch request {
@@ -453,9 +454,7 @@ public final class OutboxWriter: Sendable {
                 case .listing(let listing, let completion):
                     if case .spooled(let spool) = listing.candidates {
                         listings.append(
-                            try SpooledListing(
-                                listing, spool: spool, store: store, maxPending: settings.maxPending,
-                                completion: completion))
+                            SpooledListing(listing, spool: spool, maxPending: settings.maxPending, completion: completion))
                         continue
                     }
                     let outcome = try store.insertListing(listing, maxPending: settings.maxPending, createdAt: now)
@@ -472,7 +471,11 @@ public final class OutboxWriter: Sendable {
                     let dead = try store.recordFailure(queue: queue, ids: ids, error: error, maxAttempts: maxAttempts)
                     completions.append { completion(dead) }
                 case .barrier(let completion):
-                    completions.append(completion)
+                    if listings.isEmpty {
+                        completions.append(completion)
+                    } else {
+                        listings[listings.count - 1].then(completion)
+                    }
                 }
             }
         }

@@ -1,53 +1,78 @@
 /// A spooled listing the outbox writer applies a chunk per transaction, between group commits, so a
 /// directory of any size neither fills memory nor makes one huge transaction (whose write-ahead log
-/// would be as large) nor holds back the events that keep arriving meanwhile. Not Sendable: it lives
-/// on the writer thread.
+/// would be as large) nor holds back the events that keep arriving meanwhile. Listings are applied one
+/// after the other, and each starts (takes its budget and the names pending for its queue) in the
+/// transaction of its first chunk, so it sees everything the listings before it added. Not Sendable:
+/// it lives on the writer thread.
 struct SpooledListing {
     /// Candidates per transaction.
     static let chunkSize = 8_192
 
     let request: ListingRequest
-    let completion: @Sendable (ListingOutcome?) -> Void
     private let spool: ListingSpool
-    private var progress: ListingProgress
+    private let maxPending: Int
+    private let completion: @Sendable (ListingOutcome?) -> Void
+    /// What runs once the listing is complete (or dropped): the barriers handed in after it.
+    private var followers: [() -> Void] = []
+    /// Nil until the first chunk's transaction starts the listing.
+    private var progress: ListingProgress?
     /// The chunk read from the spool and not committed yet (read again after a failed transaction).
     private var chunk: [[UInt8]]?
     /// Candidates applied so far.
     private var consumed = 0
 
-    /// Starts the listing: computes its budget. The caller holds the transaction.
     init(
-        _ request: ListingRequest, spool: ListingSpool, store: OutboxStore, maxPending: Int,
+        _ request: ListingRequest, spool: ListingSpool, maxPending: Int,
         completion: @escaping @Sendable (ListingOutcome?) -> Void
-    ) throws(SQLiteError) {
+    ) {
         self.request = request
         self.spool = spool
+        self.maxPending = maxPending
         self.completion = completion
-        progress = try store.startListing(request, maxPending: maxPending)
     }
 
-    /// What the listing added so far.
-    var outcome: ListingOutcome { progress.outcome }
+    /// Events announced so far.
+    var announced: Int { progress?.outcome.announced ?? 0 }
 
-    /// Applies the next chunk in its own transaction; returns true when the listing is complete. A failed
-    /// transaction changes nothing here: the same chunk is tried again next time.
-    mutating func applyNextChunk(to store: OutboxStore, createdAt: Double) throws -> Bool {
-        if progress.settledAtStart { return true }
-        if progress.budget == 0 {
-            // The limit is reached: the rest is left out without being read.
-            progress.outcome.leftOut += spool.count - consumed
-            return true
+    /// Runs `body` once this listing is complete or dropped.
+    mutating func then(_ body: @escaping () -> Void) {
+        followers.append(body)
+    }
+
+    /// Applies the next chunk in its own transaction; returns the completions to run (the listing's own
+    /// and its followers') once it is complete, nil while chunks remain. A failed transaction changes
+    /// nothing here: the same chunk is tried again next time.
+    mutating func applyNextChunk(to store: OutboxStore, createdAt: Double) throws -> [() -> Void]? {
+        if let progress, progress.settledAtStart || progress.budget == 0 {
+            return finish(leftOut: progress.settledAtStart ? 0 : spool.count - consumed)
         }
         let names = try chunk ?? spool.next(Self.chunkSize)
-        guard !names.isEmpty else { return true }
+        guard !names.isEmpty else { return finish(leftOut: 0) }
         chunk = names
-        var next = progress
-        try store.connection.transaction {
+        let started = progress
+        let (request, maxPending) = (self.request, self.maxPending)
+        let next = try store.connection.transaction {
+            var next = try started ?? store.startListing(request, maxPending: maxPending)
             try store.insertListingChunk(names, of: request, progress: &next, createdAt: createdAt)
+            return next
         }
         progress = next
         consumed += names.count
         chunk = nil
-        return false
+        return nil
+    }
+
+    /// The completions of a listing that will not be applied (the writer stops or is detached).
+    func dropped() -> [() -> Void] {
+        let completion = self.completion
+        return [{ completion(nil) }] + followers
+    }
+
+    private mutating func finish(leftOut: Int) -> [() -> Void] {
+        var outcome = progress?.outcome ?? ListingOutcome(announced: 0, alreadyPending: 0, leftOut: 0)
+        // Candidates past the budget are left out without being read.
+        outcome.leftOut += leftOut
+        let completion = self.completion
+        return [{ completion(outcome) }] + followers
     }
 }

@@ -31,7 +31,8 @@ public struct RedisError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// Error-reply prefixes that describe a passing state of the server, not a problem with the data.
     public static let transientReplyPrefixes: Set<String> = [
-        "LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "NOAUTH", "TRYAGAIN", "CLUSTERDOWN",
+        "LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "NOAUTH", "TRYAGAIN", "CLUSTERDOWN", "MISCONF",
+        "NOREPLICAS",
     ]
 
     /// True when the connection is unusable and must be dropped.
@@ -40,14 +41,9 @@ public struct RedisError: Error, CustomStringConvertible, Sendable, Equatable {
         return true
     }
 
-    /// True when retrying later can succeed without anyone changing the data: every connection-level
-    /// failure and the transient error replies (`LOADING`, `BUSY`, `OOM`, `READONLY`, …).
-    public var isTransient: Bool {
-        switch kind {
-        case .reply(let prefix): return Self.transientReplyPrefixes.contains(prefix)
-        default: return true
-        }
-    }
+    /// True when retrying later can succeed without anyone changing the data or the configuration: every
+    /// connection-level failure and the server-state replies (`LOADING`, `OOM`, `READONLY`, `MISCONF`, …).
+    public var isTransient: Bool { failureClass == .unavailable }
 
     public var description: String {
         switch kind {

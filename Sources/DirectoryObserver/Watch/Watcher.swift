@@ -113,15 +113,14 @@ final class Watcher {
         }
     }
 
-    /// Lists one directory for each of its monitors and hands the candidates to the outbox, spooled on
-    /// disk (a `ListingSpool` per monitor, filled as the directory is read): the watcher's memory does not
-    /// grow with the directory, and it never waits for the outbox to apply the listing.
+    /// Lists one directory for each of its monitors and hands the candidates to the outbox in a
+    /// `ListingSpool` per monitor, filled as the directory is read (on disk past a size): the watcher's
+    /// memory does not grow with the directory, and it never waits for the outbox to apply the listing.
     private func list(_ index: Int, only monitorIndexes: [Int]? = nil) {
         let directory = directories[index]
         let chosen = monitorIndexes ?? directory.monitors
-        let spools: [ListingSpool]
+        let spools = chosen.map { _ in ListingSpool() }
         do {
-            spools = try chosen.map { _ throws(SQLiteError) in try ListingSpool() }
             try DirectoryListing.scan(directory.path) { name, modified in
                 for (slot, monitorIndex) in chosen.enumerated() where monitors[monitorIndex].filter.accepts(name) {
                     try spools[slot].add(name, modified: modified)

@@ -52,6 +52,16 @@ final class ForwarderFixture {
         "\(prefix):watermark:\(writer.uuid):\(queue)"
     }
 
+    /// The fingerprint key beside the watermark of `queue` (default prefix).
+    func fingerprintKey(_ queue: String, prefix: String = "directory_observer") -> String {
+        "\(prefix):fingerprint:\(writer.uuid):\(queue)"
+    }
+
+    /// The keys the delivery script gets for `queue`, besides the queue and the counter.
+    func scriptKeys(_ queue: String) -> ForwardBatch.ScriptKeys {
+        ForwardBatch.ScriptKeys(watermark: watermarkKey(queue), fingerprint: fingerprintKey(queue))
+    }
+
     // MARK: - Events
 
     /// `count` events for `queue`, names `<stem>-<n>.dat` with a few awkward bytes now and then (a quote,

@@ -25,6 +25,8 @@ final class RedisServer: Sendable {
 
     private let executable: String
     private let extraArguments: [String]
+    /// A configuration file given before every other argument (a sentinel's), or nil.
+    private let configFile: String?
     private let state = Mutex(State())
 
     private struct State {
@@ -40,9 +42,20 @@ final class RedisServer: Sendable {
     ///   - password: adds `--requirepass`.
     ///   - unixSocket: also listen on `redis.sock` in the server's directory (`unixSocketPath`).
     ///   - arguments: more `redis-server` arguments, e.g. `["--maxmemory", "1mb"]`.
-    init(password: String? = nil, unixSocket: Bool = false, arguments: [String] = []) throws {
+    ///   - configFile: a file written into the server's directory with this text and given as the first
+    ///     argument (e.g. a sentinel's configuration, with `arguments: ["--sentinel"]`).
+    init(
+        password: String? = nil, unixSocket: Bool = false, arguments: [String] = [], configFile text: String? = nil
+    ) throws {
         executable = try Self.findExecutable()
         directory = try TemporaryDirectory(prefix: "dirobs-redis")
+        if let text {
+            let file = directory.appending("server.conf")
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            configFile = file
+        } else {
+            configFile = nil
+        }
         self.password = password
         unixSocketPath = unixSocket ? directory.appending("redis.sock") : nil
         var extra: [String] = []
@@ -56,7 +69,7 @@ final class RedisServer: Sendable {
             let candidate = try Self.freeLoopbackPort()
             switch try Self.launch(
                 executable: executable, port: candidate, arguments: extraArguments, directory: directory,
-                password: password)
+                password: password, configFile: configFile)
             {
             case .running(let pid):
                 port = candidate
@@ -136,11 +149,22 @@ final class RedisServer: Sendable {
         stop()
         switch try Self.launch(
             executable: executable, port: port, arguments: extraArguments, directory: directory,
-            password: password)
+            password: password, configFile: configFile)
         {
         case .running(let pid): state.withLock { $0.pid = pid }
         case .exited(let failure): throw failure
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, nothing saved) and reaps it, as a crash would.
+    func kill9() {
+        let taken = state.withLock { state -> pid_t? in
+            defer { state = State() }
+            return state.pid
+        }
+        guard let pid = taken else { return }
+        kill(pid, SIGKILL)
+        _ = Self.reap(pid, within: nil)
     }
 
     /// Freezes the server with SIGSTOP: it keeps its sockets but answers nothing until `resume()`.
@@ -172,12 +196,13 @@ final class RedisServer: Sendable {
 
     /// Spawns redis-server on `port` and polls PING until it answers, it exits, or time runs out.
     private static func launch(
-        executable: String, port: Int, arguments: [String], directory: TemporaryDirectory, password: String?
+        executable: String, port: Int, arguments: [String], directory: TemporaryDirectory, password: String?,
+        configFile: String?
     ) throws -> Launch {
         let log = directory.appending("redis.log")
         let pid = try spawn(
             executable: executable,
-            arguments: [
+            arguments: (configFile.map { [$0] } ?? []) + [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", directory.path, "--daemonize", "no",
             ] + arguments,
