@@ -23,7 +23,8 @@ struct ConfigUnknownKeyTests {
         Case(section: "m", line: "qeue=q2", key: "qeue", suggestion: "queue"),
         Case(section: "m", line: "timout[prod]=3", key: "timout", suggestion: "timeout"),
         Case(section: "m", line: "forcedpoll=60", key: "forcedpoll", suggestion: "forced_poll"),
-        Case(section: "common", line: "metrics_listne=127.0.0.1:9464", key: "metrics_listne",
+        Case(
+            section: "common", line: "metrics_listne=127.0.0.1:9464", key: "metrics_listne",
             suggestion: "metrics_listen"),
         Case(section: "m", line: "colour=blue", key: "colour", suggestion: nil),
     ]
@@ -90,7 +91,8 @@ struct ConfigUnknownKeyTests {
             timeout[prod]=5
 
             """
-        let monitor = monitorSection("m", extra: "counter=c\nforced_poll=0\npoll_queue_limit=5\nonly=^a\nignore=^b\nannounce=close")
+        let monitor = monitorSection(
+            "m", extra: "counter=c\nforced_poll=0\npoll_queue_limit=5\nonly=^a\nignore=^b\nannounce=close")
         #expect(try scratch.load(globals + monitor).unknownKeys == [])
     }
 
@@ -98,10 +100,12 @@ struct ConfigUnknownKeyTests {
     func metricsListen() throws {
         let scratch = try ConfigScratch()
         defer { scratch.remove() }
-        #expect(try scratch.load("[common]\nmetrics_listen=127.0.0.1:9464\n" + monitorSection()).metricsListen
-            == ListenAddress(host: "127.0.0.1", port: 9464))
-        #expect(try scratch.load("[common]\nmetrics_listen=[::1]:9464\n" + monitorSection()).metricsListen
-            == ListenAddress(host: "::1", port: 9464))
+        #expect(
+            try scratch.load("[common]\nmetrics_listen=127.0.0.1:9464\n" + monitorSection()).metricsListen
+                == ListenAddress(host: "127.0.0.1", port: 9464))
+        #expect(
+            try scratch.load("[common]\nmetrics_listen=[::1]:9464\n" + monitorSection()).metricsListen
+                == ListenAddress(host: "::1", port: 9464))
         #expect(try scratch.load(monitorSection()).metricsListen == nil)
         for bad in ["9464", "localhost:http", "127.0.0.1:70000", ":9464"] {
             let error = try scratch.loadError("[common]\nmetrics_listen=\(bad)\n" + monitorSection())

@@ -48,7 +48,9 @@ struct OperatingPartsTests {
                 == "watching 1 of 2 directories; Redis unreachable; 1234 events pending")
         board.watching("/b")
         board.redis(up: true)
-        #expect(StatusLine.text(board.snapshot(), directories: 2, pending: nil) == "watching 2 of 2 directories; Redis connected")
+        #expect(
+            StatusLine.text(board.snapshot(), directories: 2, pending: nil)
+                == "watching 2 of 2 directories; Redis connected")
         let before = StatusLine.key(board.snapshot())
         board.redis(up: false)
         #expect(StatusLine.key(board.snapshot()) != before)
@@ -78,7 +80,8 @@ struct OperatingPartsTests {
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = buffer.withUnsafeMutableBytes { recv(receiver, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         #expect(count > 0)
-        #expect(String(decoding: buffer[0..<max(0, count)], as: UTF8.self) == "READY=1\nSTATUS=watching 1 of 1 directories")
+        #expect(
+            String(decoding: buffer[0..<max(0, count)], as: UTF8.self) == "READY=1\nSTATUS=watching 1 of 1 directories")
     }
 
     @Test("the watchdog period is half WATCHDOG_USEC, and none when it names another pid or is absent")

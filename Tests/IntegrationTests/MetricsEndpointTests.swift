@@ -87,13 +87,19 @@ struct MetricsEndpointTests {
         for name in ["a", "b", "c"] { try Files.create(setup.watched + "/" + name) }
         #expect(try await eventually(within: 10) { try server.list("q").count == 3 ? true : nil } == true)
         for name in ["x", "y"] { try Files.create(other.path + "/" + name) }
-        #expect(try await eventually(within: 10) { self.count(self.queue("q2", in: try self.stats(setup))["dead"]) == 2 ? true : nil } == true)
+        #expect(
+            try await eventually(within: 10) {
+                self.count(self.queue("q2", in: try self.stats(setup))["dead"]) == 2 ? true : nil
+            } == true)
         let replay = try ObserverBinary.run(["replay", "--config", setup.configPath, "--queue", "q"])
         #expect(replay.stdoutText == "replayed 3 events\n")
         #expect(try await eventually(within: 10) { try server.list("q").count == 6 ? true : nil } == true)
         server.stop()
         for name in ["d", "e"] { try Files.create(setup.watched + "/" + name) }
-        #expect(try await eventually(within: 10) { self.count(self.queue("q", in: try self.stats(setup))["pending"]) == 2 ? true : nil } == true)
+        #expect(
+            try await eventually(within: 10) {
+                self.count(self.queue("q", in: try self.stats(setup))["pending"]) == 2 ? true : nil
+            } == true)
         try await Task.sleep(for: .milliseconds(1_200))
 
         let before = try stats(setup)
@@ -105,8 +111,10 @@ struct MetricsEndpointTests {
             let labels = ["queue": name]
             #expect(scrape.value("directory_observer_pending_events", labels) == count(line["pending"]), "\(name)")
             #expect(scrape.value("directory_observer_dead_events", labels) == count(line["dead"]), "\(name)")
-            #expect(scrape.value("directory_observer_pushed_events_total", labels) == count(line["delivered"]), "\(name)")
-            #expect(scrape.value("directory_observer_skipped_events_total", labels) == count(line["skipped"]), "\(name)")
+            #expect(
+                scrape.value("directory_observer_pushed_events_total", labels) == count(line["delivered"]), "\(name)")
+            #expect(
+                scrape.value("directory_observer_skipped_events_total", labels) == count(line["skipped"]), "\(name)")
             let age = scrape.value("directory_observer_oldest_pending_age_seconds", labels) ?? -1
             if let low = line["oldest_pending_age_s"] as? NSNumber,
                 let high = queue(name, in: after)["oldest_pending_age_s"] as? NSNumber

@@ -46,7 +46,9 @@ struct OperatingCommandLineTests {
         let strict = try ObserverBinary.run(["check-config", "--config", config, "--strict"])
         #expect(strict.status == 78)
         #expect(strict.stderrLines.count == 4)
-        #expect(strict.stderrLines.last == "directory_observer: \(config): 3 unknown keys (--strict); see the warnings above")
+        #expect(
+            strict.stderrLines.last
+                == "directory_observer: \(config): 3 unknown keys (--strict); see the warnings above")
         #expect(strict.stdout.isEmpty)
     }
 
@@ -84,7 +86,8 @@ struct OperatingCommandLineTests {
         #expect(result.stderr == "")
         let lines = result.stdoutText.split(separator: "\n")
         #expect(lines.count == 1)
-        let pattern = #"^directory_observer \d+\.\d+\.\d+ \(outbox schema (\d+), SQLite 3\.\d+\.\d+, hiredis \d+\.\d+\.\d+\)$"#
+        let pattern =
+            #"^directory_observer \d+\.\d+\.\d+ \(outbox schema (\d+), SQLite 3\.\d+\.\d+, hiredis \d+\.\d+\.\d+\)$"#
         let match = try Regex(pattern).wholeMatch(in: String(lines.first ?? ""))
         #expect(match != nil, "\(result.stdoutText)")
         #expect(result.stdoutText.contains("outbox schema \(Migrations.latestVersion),"))
@@ -108,8 +111,9 @@ struct OperatingCommandLineTests {
             try #require(object != nil, "not a JSON object: \(line)")
             let ts = object?["ts"] as? String ?? ""
             #expect(try timestamp.wholeMatch(in: ts) != nil, "\(line)")
-            #expect(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(
-                object?["level"] as? String ?? ""), "\(line)")
+            #expect(
+                ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(
+                    object?["level"] as? String ?? ""), "\(line)")
             messages.append(object?["msg"] as? String ?? "")
             if (object?["msg"] as? String) == "unknown key in the configuration; it is ignored" {
                 #expect(object?["config.key"] as? String == "redis_prot")

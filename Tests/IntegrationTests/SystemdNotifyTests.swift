@@ -26,7 +26,8 @@ struct SystemdNotifyTests {
             let result = try ObserverBinary.run(["outbox", "list", "--outbox", setup.outboxPath, "--json"])
             return result.stdoutText.contains("right-after-ready") ? result.stdoutText : nil
         }
-        #expect(listed?.contains(#""event":"created""#) == true || listed?.contains(#""event": "created""#) == true,
+        #expect(
+            listed?.contains(#""event":"created""#) == true || listed?.contains(#""event": "created""#) == true,
             "\(listed ?? "not recorded")")
         daemon.send(SIGTERM)
         let stopping = try await notify.waitFor(line: "STOPPING=1", within: 10)
@@ -52,7 +53,10 @@ struct SystemdNotifyTests {
         let holder = try SQLiteConnection(path: setup.outboxPath, mode: .readWrite)
         try holder.execute("BEGIN IMMEDIATE")
         try Files.create(setup.watched + "/while-held")
-        let busy = try await notify.waitFor(line: "STATUS=outbox does not take commits (busy: another process holds a write transaction); watching 1 of 1 directories; Redis unreachable; 0 events pending", within: 10)
+        let busy = try await notify.waitFor(
+            line:
+                "STATUS=outbox does not take commits (busy: another process holds a write transaction); watching 1 of 1 directories; Redis unreachable; 0 events pending",
+            within: 10)
         #expect(busy != nil, "no status change for the held outbox")
         _ = notify.drain()
         try await Task.sleep(for: .seconds(2))

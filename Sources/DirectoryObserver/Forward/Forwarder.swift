@@ -81,7 +81,8 @@ final class Forwarder {
         self.connectBackoff = Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum)
         self.reconciliation = Reconciliation(
             store: store, writer: writer, lostWrites: settings.redis.lostWrites, logger: logger,
-            metrics: settings.metrics, flushTimeout: settings.timeout, isGone: { !ForwardBatch.fileExists(directory: $0, name: $1) })
+            metrics: settings.metrics, flushTimeout: settings.timeout,
+            isGone: { !ForwardBatch.fileExists(directory: $0, name: $1) })
     }
 
     func scriptKeys(_ queue: String) -> ForwardBatch.ScriptKeys {

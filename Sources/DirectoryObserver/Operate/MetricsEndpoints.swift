@@ -34,7 +34,8 @@ final class MetricsEndpoints: Sendable {
             do {
                 try outboxGauges.refresh(now: now)
             } catch {
-                return Reply(status: 500, contentType: "text/plain", body: Array("cannot read the outbox: \(error)\n".utf8))
+                return Reply(
+                    status: 500, contentType: "text/plain", body: Array("cannot read the outbox: \(error)\n".utf8))
             }
         }
         return Reply(status: 200, contentType: Self.prometheusContentType, body: registry.emitToBuffer())
