@@ -5,7 +5,11 @@ let package = Package(
     name: "directory_observer",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "directory_observer", targets: ["directory_observer"])
+        .executable(name: "directory_observer", targets: ["directory_observer"]),
+        // For tools/Benchmarks, the package of its own that measures the library and the daemon: it links the
+        // library and builds the daemon and the burst producer (tools/bench runs both) as its dependency's.
+        .library(name: "DirectoryObserver", targets: ["DirectoryObserver"]),
+        .executable(name: "dirobs-burst", targets: ["dirobs-burst"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,30 +61,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Benchmarks and test helpers, not shipped: the burst producer (no dependencies, a bare
-        // open/close loop), the outbox benchmark and the crash test's child (dirobs-bench), the drain
-        // benchmark, and dirobs-fill (builds large outboxes for tools/bench-stats).
+        // Test support, not shipped: processes the test suite spawns. dirobs-burst (no dependencies, a bare
+        // open/close loop; tools/bench times bursts with it too) and dirobs-test-child (the crash test's
+        // appending writer, the lock tests' other holder). The benchmarks live in tools/Benchmarks.
         .executableTarget(
             name: "dirobs-burst",
             path: "Sources/dirobs-burst"
         ),
         .executableTarget(
-            name: "dirobs-bench",
+            name: "dirobs-test-child",
             dependencies: [
                 "DirectoryObserver",
                 .product(name: "Logging", package: "swift-log"),
             ]
-        ),
-        .executableTarget(
-            name: "dirobs-bench-drain",
-            dependencies: [
-                "DirectoryObserver",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .executableTarget(
-            name: "dirobs-fill",
-            dependencies: ["DirectoryObserver"]
         ),
         .testTarget(
             name: "DirectoryObserverTests",

@@ -21,12 +21,18 @@ _mounts = []
 # MARK: - Build
 
 
-def build_release():
-    """Builds the release products and returns the directory holding the binaries."""
-    subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL if not os.environ.get("VERBOSE") else None)
-    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                         capture_output=True, text=True)
+BENCHMARKS = os.path.join(ROOT, "tools", "Benchmarks")
+
+
+def build_release(package=ROOT, products=None):
+    """Builds the release configuration of `package` (the root, or BENCHMARKS: the benchmarks' own
+    package, which also builds its dependency's products `directory_observer` and `dirobs-burst`), all of
+    it or only `products`, and returns the directory holding the binaries."""
+    quiet = None if os.environ.get("VERBOSE") else subprocess.DEVNULL
+    swift_build = ["swift", "build", "-c", "release", "--package-path", package]
+    for product in products or [None]:
+        subprocess.run(swift_build + (["--product", product] if product else []), check=True, stdout=quiet)
+    out = subprocess.run(swift_build + ["--show-bin-path"], check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 

@@ -40,7 +40,7 @@ struct OutboxLockTests {
         defer { directory.remove() }
         let outbox = directory.file("outbox.sqlite3")
         let child = Process()
-        child.executableURL = benchBinary()
+        child.executableURL = testChildBinary()
         child.arguments = ["hold-lock", outbox]
         let output = Pipe()
         child.standardOutput = output

@@ -48,11 +48,11 @@ func event(_ name: String, queue: String = "q", directory: String = "/d", kind: 
 /// A logger for the code under test.
 let testLogger = Logger(label: "test")
 
-/// The `dirobs-bench` tool built beside the binary under test: next to `$DIRECTORY_OBSERVER_BIN` (set by
-/// tools/test), else in `.build/debug`.
-func benchBinary() -> URL {
+/// `dirobs-test-child` (the lock tests' other holder), built beside the binary under test: next to
+/// `$DIRECTORY_OBSERVER_BIN` (set by tools/test), else in `.build/debug`.
+func testChildBinary() -> URL {
     if let bin = ProcessInfo.processInfo.environment["DIRECTORY_OBSERVER_BIN"], !bin.isEmpty {
-        return URL(fileURLWithPath: bin).deletingLastPathComponent().appendingPathComponent("dirobs-bench")
+        return URL(fileURLWithPath: bin).deletingLastPathComponent().appendingPathComponent("dirobs-test-child")
     }
-    return packageRoot.appendingPathComponent(".build/debug/dirobs-bench")
+    return packageRoot.appendingPathComponent(".build/debug/dirobs-test-child")
 }

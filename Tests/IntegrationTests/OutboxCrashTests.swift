@@ -5,19 +5,6 @@ import Testing
 
 @Suite("Outbox crash safety")
 struct OutboxCrashTests {
-    /// The package's root, found from this file's path (Tests/IntegrationTests/…).
-    private static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-
-    /// `dirobs-bench`, built beside the binary under test (`$DIRECTORY_OBSERVER_BIN`, set by tools/test),
-    /// else in `.build/debug`.
-    private static var benchBinary: URL {
-        if let bin = ProcessInfo.processInfo.environment["DIRECTORY_OBSERVER_BIN"], !bin.isEmpty {
-            return URL(fileURLWithPath: bin).deletingLastPathComponent().appendingPathComponent("dirobs-bench")
-        }
-        return packageRoot.appendingPathComponent(".build/debug/dirobs-bench")
-    }
-
     /// One killed child: its pid (its events' directory is `/append-forever/<pid>`) and the highest sequence
     /// number it printed as committed (-1 for none).
     private struct Round {
@@ -34,12 +21,12 @@ struct OutboxCrashTests {
         let directory = try #require(made.map { String(cString: $0) })
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let outbox = directory + "/outbox.sqlite3"
-        try #require(FileManager.default.isExecutableFile(atPath: Self.benchBinary.path), "\(Self.benchBinary.path)")
+        let testChild = URL(fileURLWithPath: try Executables.testChild())
 
         var rounds: [Round] = []
         for round in 0..<50 {
             let child = Process()
-            child.executableURL = Self.benchBinary
+            child.executableURL = testChild
             child.arguments = ["append-forever", outbox]
             let output = Pipe()
             let errors = Pipe()

@@ -21,17 +21,27 @@ enum Executables {
 
     /// `$DIROBS_BURST_BIN`, else `dirobs-burst` beside the daemon binary, else in `.build/debug`.
     static func burst() throws -> String {
+        try testSupport("dirobs-burst", override: "DIROBS_BURST_BIN")
+    }
+
+    /// `dirobs-test-child` (the crash test's appending writer) beside the daemon binary, else in
+    /// `.build/debug`.
+    static func testChild() throws -> String {
+        try testSupport("dirobs-test-child", override: nil)
+    }
+
+    /// A test-support executable of this package: `$override` when set, else `name` beside the daemon binary
+    /// (`$DIRECTORY_OBSERVER_BIN`, set by tools/test), else in `.build/debug`.
+    private static func testSupport(_ name: String, override: String?) throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["DIROBS_BURST_BIN"], !explicit.isEmpty {
-            return try executable(explicit, from: "DIROBS_BURST_BIN")
+        if let override, let explicit = environment[override], !explicit.isEmpty {
+            return try executable(explicit, from: override)
         }
         if let daemon = environment["DIRECTORY_OBSERVER_BIN"], !daemon.isEmpty {
-            let sibling = URL(fileURLWithPath: daemon).deletingLastPathComponent().appendingPathComponent(
-                "dirobs-burst"
-            ).path
+            let sibling = URL(fileURLWithPath: daemon).deletingLastPathComponent().appendingPathComponent(name).path
             if access(sibling, X_OK) == 0 { return sibling }
         }
-        return try executable(packageRoot + "/.build/debug/dirobs-burst", from: "the default build")
+        return try executable(packageRoot + "/.build/debug/" + name, from: "the default build")
     }
 
     private static func executable(_ path: String, from origin: String) throws -> String {

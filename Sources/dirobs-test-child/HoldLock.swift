@@ -9,9 +9,9 @@ enum HoldLock {
         do {
             lock = try OutboxLock(outbox: outbox)
         } catch {
-            BenchOutput.fail("dirobs-bench: \(error)")
+            ChildOutput.fail("dirobs-test-child: \(error)")
         }
-        BenchOutput.line("locked \(getpid())")
+        ChildOutput.line("locked \(getpid())")
         // The lock must outlive the wait: an optimized build may otherwise release it after its last use.
         withExtendedLifetime(lock) {
             waitUntilKilled()

@@ -13,7 +13,7 @@ enum AppendForever {
     static let maxInFlight = 8
 
     static func run(outbox: String) -> Never {
-        var logger = Logger(label: "dirobs-bench")
+        var logger = Logger(label: "dirobs-test-child")
         logger.logLevel = .warning
         let lock: OutboxLock
         let writer: OutboxWriter
@@ -21,7 +21,7 @@ enum AppendForever {
             lock = try OutboxLock(outbox: outbox)
             writer = try OutboxWriter(settings: OutboxSettings(path: outbox), logger: logger)
         } catch {
-            BenchOutput.fail("dirobs-bench: \(error)")
+            ChildOutput.fail("dirobs-test-child: \(error)")
         }
         // The lock must outlive the loop: an optimized build may otherwise release it after its last use.
         withExtendedLifetime(lock) {
@@ -44,7 +44,7 @@ enum AppendForever {
             slots.wait()
             // Completions run in hand-in order on the writer thread, so the printed numbers only grow.
             writer.append(events) { committed in
-                if committed { BenchOutput.line(String(last)) }
+                if committed { ChildOutput.line(String(last)) }
                 slots.signal()
             }
         }

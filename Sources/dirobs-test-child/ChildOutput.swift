@@ -1,8 +1,8 @@
 import Glibc
 
-/// Unbuffered output for the bench tool: each line is one `write(2)`, so a parent reading a pipe sees whole
+/// Unbuffered output for the test child: each line is one `write(2)`, so a parent reading a pipe sees whole
 /// lines even when this process is killed with SIGKILL right after writing.
-enum BenchOutput {
+enum ChildOutput {
     /// Writes `line` and a newline to standard output in one call.
     static func line(_ line: String) {
         write(1, line + "\n")
