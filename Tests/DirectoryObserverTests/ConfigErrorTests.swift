@@ -7,10 +7,11 @@ import Testing
 /// Each error is one line naming the file, the section, the key and the value.
 @Suite("Configuration errors name the file, the section, the key and the value")
 struct ConfigErrorTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     /// Loads `text` and returns the error's one-line description, failing the test when it loads.
-    private func message(
-        _ text: String, environment: [String: String] = [:], in scratch: ConfigScratch
-    ) throws -> String {
+    private func message(_ text: String, environment: [String: String] = [:]) throws -> String {
         let error = try #require(try scratch.loadError(text, environment: environment))
         let line = error.description
         #expect(!line.contains("\n"))
@@ -20,8 +21,6 @@ struct ConfigErrorTests {
 
     @Test("a missing file is named, with the MetWork places that were tried")
     func missingFile() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         #expect(throws: ConfigError(file: scratch.path + "/absent.ini", reason: "no such file")) {
             try ConfigLoader.load(path: "absent.ini", environment: [:], workingDirectory: scratch.path)
         }
@@ -43,8 +42,6 @@ struct ConfigErrorTests {
 
     @Test("a directory given as the file is refused")
     func directoryAsFile() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         #expect(throws: ConfigError(file: scratch.path, reason: "is a directory, not a file")) {
             try ConfigLoader.load(path: scratch.path, environment: [:])
         }
@@ -52,8 +49,6 @@ struct ConfigErrorTests {
 
     @Test("an unreadable file is refused with the system's reason")
     func unreadable() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         // root reads any file whatever its mode; /proc/self/mem is a regular file whose read fails for all.
         let file: String
         if geteuid() == 0 {
@@ -72,8 +67,6 @@ struct ConfigErrorTests {
 
     @Test("a file that is not UTF-8 is refused, naming the line")
     func notUTF8() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let file = try scratch.write("latin1.ini", bytes: Array("[m]\nactive=true\ndirectory=caf".utf8) + [0xE9, 0x0A])
         #expect(throws: ConfigError(file: file, reason: "is not valid UTF-8 (line 3)")) {
             try ConfigLoader.load(path: file, environment: [:])
@@ -82,17 +75,13 @@ struct ConfigErrorTests {
 
     @Test("a file with no active monitor is refused")
     func noActiveMonitor() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message("[common]\nactive=false\n[m]\ndirectory=d\nqueue=q\n", in: scratch)
+        let line = try message("[common]\nactive=false\n[m]\ndirectory=d\nqueue=q\n")
         #expect(line.hasSuffix(": no active monitor: no section has active=true (1/yes/true/on) and a directory"))
     }
 
     @Test("an active monitor without a queue names its section")
     func monitorWithoutQueue() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message("[watch:common]\nactive=true\ndirectory=d\n", in: scratch)
+        let line = try message("[watch:common]\nactive=true\ndirectory=d\n")
         #expect(
             line == "\(scratch.path)/config.ini: [watch] queue: an active monitor needs a queue "
                 + "(the Redis list its events go to)")
@@ -100,29 +89,22 @@ struct ConfigErrorTests {
 
     @Test("an invalid regex names the section, the key, the pattern and the reason", arguments: ["only", "ignore"])
     func invalidRegex(key: String) throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message(monitorSection(extra: "\(key)=^ok;([a-"), in: scratch)
+        let line = try message(monitorSection(extra: "\(key)=^ok;([a-"))
         #expect(line.hasPrefix("\(scratch.path)/config.ini: [m] \(key)='([a-': invalid regular expression: "))
         #expect(line.count > "\(scratch.path)/config.ini: [m] \(key)='([a-': invalid regular expression: ".count)
     }
 
     @Test("a non-numeric port names the key and the value")
     func nonNumericPort() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message("[common]\nredis_port=sixthousand\n" + monitorSection(), in: scratch)
+        let line = try message("[common]\nredis_port=sixthousand\n" + monitorSection())
         #expect(
             line == "\(scratch.path)/config.ini: [m] redis_port='sixthousand': not a port number (1-65535) (line 2)")
     }
 
     @Test("two active sections with different Redis servers name both sections, the key and both values")
     func disagreeingServers() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let line = try message(
-            monitorSection("a", extra: "redis_server=host-a") + monitorSection("b", extra: "redis_server=host-b"),
-            in: scratch)
+            monitorSection("a", extra: "redis_server=host-a") + monitorSection("b", extra: "redis_server=host-b"))
         #expect(
             line == "\(scratch.path)/config.ini: [a] redis_server='host-a': [b] has redis_server='host-b': "
                 + "active sections must agree on global keys")
@@ -130,19 +112,14 @@ struct ConfigErrorTests {
 
     @Test("a global key given by one section and defaulted in another disagrees, naming the default")
     func disagreeingWithDefault() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message(monitorSection("a") + monitorSection("b", extra: "redis_port=7000"), in: scratch)
+        let line = try message(monitorSection("a") + monitorSection("b", extra: "redis_port=7000"))
         #expect(line.contains("[a] redis_port='6379': [b] has redis_port='7000'"))
     }
 
     @Test("disagreeing passwords are reported without showing either")
     func disagreeingPasswords() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let line = try message(
-            monitorSection("a", extra: "redis_password=hunter2") + monitorSection("b", extra: "redis_password=xyzzy"),
-            in: scratch)
+            monitorSection("a", extra: "redis_password=hunter2") + monitorSection("b", extra: "redis_password=xyzzy"))
         #expect(line.contains("[a] redis_password: [b] has redis_password: active sections must agree"))
         #expect(!line.contains("hunter2"))
         #expect(!line.contains("xyzzy"))
@@ -150,26 +127,20 @@ struct ConfigErrorTests {
 
     @Test("an unknown announce value is refused")
     func unknownAnnounce() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message(monitorSection(extra: "announce=modify"), in: scratch)
+        let line = try message(monitorSection(extra: "announce=modify"))
         #expect(
             line == "\(scratch.path)/config.ini: [m] announce='modify': unknown value: use create or close (line 5)")
     }
 
     @Test("an unknown outbox_sync value is refused")
     func unknownOutboxSync() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message("[common]\noutbox_sync=off\n" + monitorSection(), in: scratch)
+        let line = try message("[common]\noutbox_sync=off\n" + monitorSection())
         #expect(line == "\(scratch.path)/config.ini: [m] outbox_sync='off': unknown value: use full or normal (line 2)")
     }
 
     @Test("an invalid boolean is refused, even in a section that would not be a monitor")
     func invalidBoolean() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message(monitorSection() + "[other]\nactive=maybe\n", in: scratch)
+        let line = try message(monitorSection() + "[other]\nactive=maybe\n")
         #expect(
             line == "\(scratch.path)/config.ini: [other] active='maybe': not a boolean: use 1/yes/true/on or "
                 + "0/no/false/off (line 7)")
@@ -192,19 +163,15 @@ struct ConfigErrorTests {
             ("redis_port=70000", "[m] redis_port='70000': not a port number (1-65535)"),
         ])
     func badNumbers(setting: String, expected: String) throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message(monitorSection(extra: setting), in: scratch)
+        let line = try message(monitorSection(extra: setting))
         #expect(line == "\(scratch.path)/config.ini: \(expected) (line 5)")
     }
 
     @Test("an unknown parent section and a cycle of parents name the section")
     func badParents() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let unknown = try message("[m:ghost]\nactive=true\ndirectory=d\nqueue=q\n", in: scratch)
+        let unknown = try message("[m:ghost]\nactive=true\ndirectory=d\nqueue=q\n")
         #expect(unknown == "\(scratch.path)/config.ini: [m] 'm:ghost': unknown parent section [ghost] (line 1)")
-        let cycle = try message("[a:b]\nactive=true\ndirectory=d\nqueue=q\n[b:a]\n", in: scratch)
+        let cycle = try message("[a:b]\nactive=true\ndirectory=d\nqueue=q\n[b:a]\n")
         #expect(
             cycle == "\(scratch.path)/config.ini: [a] 'a:b': sections inherit from each other in a cycle: "
                 + "[a:b] -> [b:a] -> [a:b]")
@@ -212,9 +179,7 @@ struct ConfigErrorTests {
 
     @Test("an unreadable password file is named")
     func passwordFile() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let line = try message("[common]\nredis_password_file=missing.txt\n" + monitorSection(), in: scratch)
+        let line = try message("[common]\nredis_password_file=missing.txt\n" + monitorSection())
         #expect(
             line == "\(scratch.path)/config.ini: [m] redis_password_file='missing.txt': the password file "
                 + "\(scratch.path)/missing.txt no such file (line 2)")
@@ -222,13 +187,11 @@ struct ConfigErrorTests {
 
     @Test("a line that is not a header, a key or a comment is refused with its line number")
     func syntaxErrors() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
-        let garbage = try message(monitorSection() + "just words\n", in: scratch)
+        let garbage = try message(monitorSection() + "just words\n")
         #expect(
             garbage == "\(scratch.path)/config.ini: [m] 'just words': line 6: expected [section], key=value, "
                 + "key: value or a comment")
-        let early = try message("queue=q\n" + monitorSection(), in: scratch)
+        let early = try message("queue=q\n" + monitorSection())
         #expect(early == "\(scratch.path)/config.ini queue='q': line 1: key before the first [section] header")
     }
 }

@@ -5,10 +5,11 @@ import Testing
 
 @Suite("Loading a configuration file")
 struct ConfigLoaderTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     @Test("the original's layout loads unchanged with its two monitors, shared settings and Redis port 8080")
     func originalLayout() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(DirectoryObserverTests.originalLayout)
 
         #expect(configuration.file == scratch.path + "/config.ini")
@@ -34,8 +35,6 @@ struct ConfigLoaderTests {
 
     @Test("every default of SPEC §3 applies when the file sets nothing but the monitor")
     func defaults() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(monitorSection())
         let monitor = try #require(configuration.monitors.first)
         #expect(monitor.counter == nil)
@@ -56,8 +55,6 @@ struct ConfigLoaderTests {
 
     @Test("every key can be set, and the values reach the configuration")
     func everyKey() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             [common]
@@ -110,8 +107,6 @@ struct ConfigLoaderTests {
 
     @Test("a section inherits from its parent, the parent's parent, then [common]; the closest value wins")
     func inheritanceChain() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             [common]
@@ -143,8 +138,6 @@ struct ConfigLoaderTests {
 
     @Test("[common] is not a monitor itself, even with active=true and a directory")
     func commonIsNotAMonitor() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             [common]
@@ -161,8 +154,6 @@ struct ConfigLoaderTests {
 
     @Test("keys are case-insensitive, `key: value` works, values are trimmed and comments are skipped")
     func syntax() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             # a comment
@@ -183,8 +174,6 @@ struct ConfigLoaderTests {
 
     @Test("keys indented alike are separate keys; a line indented deeper than its key continues the value")
     func indentation() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             [m]
@@ -203,8 +192,6 @@ struct ConfigLoaderTests {
 
     @Test("a duration too large to be a timer is refused with one line naming the key and the value")
     func hugeDuration() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let error = try #require(try scratch.loadError(monitorSection(extra: "timeout=1e300")))
         #expect(error.key == "timeout")
         #expect(error.description.contains("1e300") && error.description.contains("too large"))
@@ -212,8 +199,6 @@ struct ConfigLoaderTests {
 
     @Test("CRLF line endings and a byte order mark are accepted")
     func crlfAndBOM() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load("\u{FEFF}[m]\r\nactive=1\r\ndirectory=d\r\nqueue=q\r\n")
         #expect(configuration.monitors.first?.directory == "d")
         #expect(configuration.monitors.first?.queue == "q")
@@ -221,8 +206,6 @@ struct ConfigLoaderTests {
 
     @Test("a key[variant] wins when MFCONFIG names it, in any case; GENERIC is the default variant")
     func variants() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let text = """
             [common]
             redis_server=plain
@@ -241,8 +224,6 @@ struct ConfigLoaderTests {
 
     @Test("{{ NAME }} is replaced by the environment variable, empty when unset")
     func interpolation() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             """
             [m]
@@ -265,8 +246,6 @@ struct ConfigLoaderTests {
             ("0", false), ("no", false), ("False", false), ("OFF", false),
         ])
     func booleans(text: String, expected: Bool) throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             monitorSection("always") + "[m]\nactive=\(text)\ndirectory=d\nqueue=q\n")
         #expect(configuration.monitors.map(\.section) == (expected ? ["always", "m"] : ["always"]))
@@ -274,8 +253,6 @@ struct ConfigLoaderTests {
 
     @Test("a section without a directory, or not active, is not a monitor")
     func notMonitors() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             monitorSection() + "[nodir]\nactive=true\nqueue=q\n\n[off]\nactive=false\ndirectory=d\n")
         #expect(configuration.monitors.map(\.section) == ["m"])
@@ -289,16 +266,12 @@ struct ConfigLoaderTests {
             ("", RedisEndpoint.tcp(host: "127.0.0.1", port: 6379)),
         ])
     func unixSocket(value: String, expected: RedisEndpoint) throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load("[common]\nredis_unix_socket=\(value)\n" + monitorSection())
         #expect(configuration.redis.endpoint == expected)
     }
 
     @Test("poll_queue_limit and monitor_inactivitytimeout at or below 0 mean no limit and off")
     func offValues() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             "[common]\nmonitor_inactivitytimeout=-1\n" + monitorSection(extra: "poll_queue_limit=-5"))
         #expect(configuration.monitors.first?.pollQueueLimit == nil)
@@ -307,16 +280,12 @@ struct ConfigLoaderTests {
 
     @Test("ignore keeps exactly one ^.*\\.working$, last")
     func workingOnce() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(monitorSection(extra: #"ignore=^.*\.working$;^a;^.*\.working$"#))
         #expect(configuration.monitors.first?.ignore == ["^a", #"^.*\.working$"#])
     }
 
     @Test("two active sections that agree on global keys, even spelled differently, load")
     func agreeingGlobals() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             monitorSection("a", extra: "redis_port=6379\nretry_max=30.0\nredis_unix_socket=null")
                 + monitorSection("b", extra: "retry_max=30\nredis_unix_socket="))
@@ -327,10 +296,11 @@ struct ConfigLoaderTests {
 
 @Suite("Where the configuration file and the derived paths are found")
 struct ConfigPathTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     @Test("a relative path that exists is used as given, against the working directory")
     func relativeExisting() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         try scratch.write("sub/my.ini", monitorSection())
         let configuration = try ConfigLoader.load(
             path: "./sub/my.ini", environment: ["MFMODULE": "MFDATA", "MFDATA_HOME": "/nowhere"],
@@ -340,8 +310,6 @@ struct ConfigPathTests {
 
     @Test("a relative path that does not exist is looked up in $<MFMODULE>_HOME/config_auto, then config")
     func mfmoduleLookup() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let environment = ["MFMODULE": "MFDATA", "MFDATA_HOME": scratch.path + "/home"]
         try scratch.write("home/config/observer.ini", monitorSection("fromconfig"))
         let fromConfig = try ConfigLoader.load(
@@ -358,8 +326,6 @@ struct ConfigPathTests {
 
     @Test("outbox_path defaults to $STATE_DIRECTORY/directory_observer.outbox.sqlite3 when it is set")
     func stateDirectory() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             monitorSection(), environment: ["STATE_DIRECTORY": "/var/lib/directory_observer:/var/lib/other"])
         #expect(configuration.outbox.path == "/var/lib/directory_observer/directory_observer.outbox.sqlite3")
@@ -367,8 +333,6 @@ struct ConfigPathTests {
 
     @Test("the password comes from redis_password, else redis_password_file (trimmed), else the environment")
     func passwordSources() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         try scratch.write("secret.txt", "  from-file \n")
         let environment = ["DIRECTORY_OBSERVER_REDIS_PASSWORD": "from-env"]
         let direct = try scratch.load(

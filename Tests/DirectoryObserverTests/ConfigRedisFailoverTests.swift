@@ -5,9 +5,11 @@ import Testing
 /// The keys of SPEC §8: `redis_lost_writes`, Sentinel, and a username that needs a password.
 @Suite("Redis failover and lost-write settings")
 struct ConfigRedisFailoverTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     @Test("redis_lost_writes is resend by default, ignore when set, anything else an error naming the key")
     func lostWrites() throws {
-        let scratch = try ConfigScratch()
         #expect(try scratch.load(monitorSection()).redis.lostWrites == .resend)
         #expect(try scratch.load("[common]\nredis_lost_writes=IGNORE\n" + monitorSection()).redis.lostWrites == .ignore)
         let error = try #require(try scratch.loadError("[common]\nredis_lost_writes=drop\n" + monitorSection()))
@@ -17,7 +19,6 @@ struct ConfigRedisFailoverTests {
 
     @Test("redis_username without any password is refused; with a password from the environment it loads")
     func usernameNeedsPassword() throws {
-        let scratch = try ConfigScratch()
         let error = try #require(try scratch.loadError("[common]\nredis_username=observer\n" + monitorSection()))
         #expect("\(error)".contains("redis_username"))
         #expect("\(error)".contains("needs a password"))
@@ -29,7 +30,6 @@ struct ConfigRedisFailoverTests {
 
     @Test("Sentinel: the sentinels in order, the master name, the password from the file, the environment or the key")
     func sentinel() throws {
-        let scratch = try ConfigScratch()
         try scratch.write("sentinel.pw", "from-file\n")
         let text =
             "[common]\nredis_sentinels=10.0.0.1:26379, sentinel-b:26380,[::1]:26381\nredis_sentinel_master=main\n"
@@ -60,14 +60,12 @@ struct ConfigRedisFailoverTests {
             ("redis_sentinels=127.0.0.1:0\nredis_sentinel_master=main\n", "not host:port"),
         ])
     func sentinelErrors(keys: String, expected: String) throws {
-        let scratch = try ConfigScratch()
         let error = try #require(try scratch.loadError("[common]\n" + keys + monitorSection()))
         #expect("\(error)".contains(expected), "\(error)")
     }
 
     @Test("check-config says whether Sentinel or redis_server applies, and never prints the sentinels' password")
     func report() throws {
-        let scratch = try ConfigScratch()
         let configuration = try scratch.load(
             "[common]\nredis_sentinels=127.0.0.1:26379\nredis_sentinel_master=main\nredis_sentinel_password=hush\n"
                 + monitorSection())

@@ -5,10 +5,11 @@ import Testing
 
 @Suite("check-config's report")
 struct ConfigReportTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     @Test("the JSON report has the monitors, Redis, outbox and retry settings, and never the password")
     func json() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load(
             "[common]\nredis_password=hunter2\nredis_port=7000\n"
                 + monitorSection(extra: "counter=c\npoll_queue_limit=0\nonly=^a\"b"))
@@ -51,8 +52,6 @@ struct ConfigReportTests {
 
     @Test("the JSON keys come in a fixed order, so two runs print the same text")
     func stableOrder() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load("[common]\nredis_unix_socket=/run/r.sock\n" + monitorSection())
         let text = ConfigReport.json(configuration)
         #expect(text == ConfigReport.json(configuration))
@@ -65,8 +64,6 @@ struct ConfigReportTests {
 
     @Test("the text report names each monitor and the settings, and says only whether a password is set")
     func text() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let configuration = try scratch.load("[common]\nredis_password=hunter2\n" + monitorSection())
         let text = ConfigReport.text(configuration)
         #expect(text.contains("[m]"))

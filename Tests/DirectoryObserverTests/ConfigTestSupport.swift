@@ -2,14 +2,11 @@ import Foundation
 
 @testable import DirectoryObserver
 
-/// A fresh directory per test, removed by `remove()`; files are written into it by name.
-struct ConfigScratch {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
+/// A fresh directory per test, removed when the scratch goes away (suites hold one as a property, and
+/// Swift Testing makes a suite instance per test); configuration files are written into it by name.
+final class ConfigScratch: Sendable {
+    private let directory = TemporaryDirectory()
+    var path: String { directory.path }
 
     /// Writes `text` to `name` (sub-directories created) and returns the file's absolute path.
     @discardableResult
@@ -42,10 +39,6 @@ struct ConfigScratch {
         } catch {
             return error
         }
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }
 

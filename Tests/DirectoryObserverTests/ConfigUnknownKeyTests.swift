@@ -6,6 +6,9 @@ import Testing
 /// it most likely stands for; a file in the original's layout, or one using every known key, has none.
 @Suite("Configuration: unknown keys")
 struct ConfigUnknownKeyTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let scratch = ConfigScratch()
+
     struct Case: CustomTestStringConvertible, Sendable {
         let section: String
         let line: String
@@ -31,8 +34,6 @@ struct ConfigUnknownKeyTests {
 
     @Test("each kind of unknown key is named with its file, section, line and the right suggestion", arguments: cases)
     func unknownKeyIsReported(_ example: Case) throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let extra = example.section == "m" ? example.line : ""
         var text = monitorSection("m", extra: extra)
         if example.section != "m" { text += "\n[\(example.section)]\n\(example.line)\n" }
@@ -55,15 +56,11 @@ struct ConfigUnknownKeyTests {
 
     @Test("the original's layout has no unknown key")
     func originalLayoutIsClean() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         #expect(try scratch.load(originalLayout).unknownKeys == [])
     }
 
     @Test("every key of SPEC §3, §8 and §9, in any case and with a variant, is known")
     func everyKnownKeyIsQuiet() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         let globals = """
             [common]
             Redis_Server=127.0.0.1
@@ -98,8 +95,6 @@ struct ConfigUnknownKeyTests {
 
     @Test("metrics_listen takes host:port or [v6]:port; anything else names the key and the value")
     func metricsListen() throws {
-        let scratch = try ConfigScratch()
-        defer { scratch.remove() }
         #expect(
             try scratch.load("[common]\nmetrics_listen=127.0.0.1:9464\n" + monitorSection()).metricsListen
                 == ListenAddress(host: "127.0.0.1", port: 9464))

@@ -9,6 +9,9 @@ import Testing
 /// chunk per transaction with one budget for the whole listing.
 @Suite("Outbox listings spooled on disk")
 struct ListingSpoolTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     private func time(_ seconds: Int, _ nanoseconds: Int = 0) -> timespec {
         timespec(tv_sec: seconds, tv_nsec: nanoseconds)
     }
@@ -43,8 +46,6 @@ struct ListingSpoolTests {
         #expect(spool.count == 4)
         let listing = ListingRequest(
             queue: "q", counter: nil, directory: "/d", spool: spool, listLength: 0, limit: nil, timestamp: 1)
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         #expect(apply(listing, to: writer) == ListingOutcome(announced: 4, alreadyPending: 0, leftOut: 0))
@@ -60,8 +61,6 @@ struct ListingSpoolTests {
         for index in (0..<total).reversed() {
             try spool.add(Array(String(format: "n%06d", index).utf8), modified: time(index / 2))
         }
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         let listing = ListingRequest(
@@ -75,8 +74,6 @@ struct ListingSpoolTests {
 
     @Test("a listing larger than a chunk keeps one budget: the oldest go in, in order, the rest is left out")
     func budgetAcrossChunks() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         writer.append([event("f00007", directory: "/d")])
@@ -101,8 +98,6 @@ struct ListingSpoolTests {
 
     @Test("unlimited listings stop at outbox_max_pending, decided when they start")
     func maxPendingAtStart() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path, maxPending: 3), logger: testLogger)
         writer.append((0..<3).map { event("p\($0)", directory: "/d") })

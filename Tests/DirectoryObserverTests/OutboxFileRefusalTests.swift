@@ -5,6 +5,9 @@ import Testing
 
 @Suite("Outbox files that are refused")
 struct OutboxFileRefusalTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     static let accesses: [OutboxFile.Access] = [.daemon, .modify, .inspect]
 
     /// Opens `path`, expects the refusal `reason`, and checks that the file's bytes did not change and that
@@ -24,8 +27,6 @@ struct OutboxFileRefusalTests {
 
     @Test("a text file is refused and left untouched", arguments: accesses)
     func textFile(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         try Data("[stage1]\ndirectory=/data\n".utf8 + [UInt8](repeating: 0x41, count: 200)).write(
             to: URL(fileURLWithPath: path))
@@ -34,8 +35,6 @@ struct OutboxFileRefusalTests {
 
     @Test("an empty file is refused and left untouched", arguments: accesses)
     func emptyFile(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         expectRefusal(path, access: access, reason: .notSQLite, in: directory)
@@ -46,8 +45,6 @@ struct OutboxFileRefusalTests {
         "another application's SQLite database (rollback journal) is refused and left untouched",
         arguments: accesses)
     func foreignDatabase(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let other = try SQLiteConnection(path: path, mode: .readWriteCreate)
         try other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes VALUES (1, 'x')")
@@ -61,8 +58,6 @@ struct OutboxFileRefusalTests {
 
     @Test("a database with another application_id is refused", arguments: accesses)
     func otherApplicationID(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let other = try SQLiteConnection(path: path, mode: .readWriteCreate)
         try other.execute("PRAGMA application_id = 1234567; CREATE TABLE t (x)")
@@ -72,8 +67,6 @@ struct OutboxFileRefusalTests {
 
     @Test("an outbox whose schema is newer than the binary is refused and left untouched", arguments: accesses)
     func newerSchema(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
         try store.insert(event("a"), createdAt: 1)
@@ -92,8 +85,6 @@ struct OutboxFileRefusalTests {
 
     @Test("a directory at the outbox path is refused", arguments: accesses)
     func directoryAtPath(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         expectRefusal(path, access: access, reason: .notAFile, in: directory)
@@ -102,8 +93,6 @@ struct OutboxFileRefusalTests {
 
     @Test("a file that fails its quick_check is refused untouched, with the problem in the message")
     func corruptFile() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
         try store.connection.transaction {
@@ -139,8 +128,6 @@ struct OutboxFileRefusalTests {
 
     @Test("inspect and modify never create a missing outbox", arguments: [OutboxFile.Access.modify, .inspect])
     func missingIsNotCreated(access: OutboxFile.Access) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         #expect(throws: OutboxError(path: path, reason: .missing)) {
             try OutboxFile.open(path: path, access: access)
@@ -150,8 +137,6 @@ struct OutboxFileRefusalTests {
 
     @Test("the daemon does not create an outbox in a directory that does not exist, nor the directory")
     func missingDirectory() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let parent = directory.file("absent")
         let path = parent + "/outbox.sqlite3"
         #expect(throws: OutboxError(path: path, reason: .directoryMissing(parent))) {
@@ -162,8 +147,6 @@ struct OutboxFileRefusalTests {
 
     @Test("the daemon does not create an outbox below a regular file")
     func parentIsAFile() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let parent = directory.file("plain")
         #expect(FileManager.default.createFile(atPath: parent, contents: Data("x".utf8)))
         let path = parent + "/outbox.sqlite3"
@@ -178,8 +161,6 @@ struct OutboxFileRefusalTests {
     /// mounted on it (tests run as root with CAP_SYS_ADMIN here); other users get mode 0555.
     @Test("the daemon does not create an outbox in a directory it cannot write")
     func readOnlyDirectory() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let readOnly = directory.file("ro")
         try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
         if geteuid() == 0 {

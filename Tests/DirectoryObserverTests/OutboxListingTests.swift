@@ -4,6 +4,9 @@ import Testing
 
 @Suite("Outbox listings")
 struct OutboxListingTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     private func openStore(_ directory: TemporaryDirectory) throws -> OutboxStore {
         OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .daemon))
     }
@@ -22,8 +25,6 @@ struct OutboxListingTests {
 
     @Test("a listing adds exists events in candidate order, skipping names that already have a pending event")
     func skipsPendingNames() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         // Delivery goes in id order per queue: the delivered event is the queue's oldest.
         let delivered = try store.insert(event("e", queue: "q", directory: "/d"), createdAt: 1)
@@ -44,8 +45,6 @@ struct OutboxListingTests {
 
     @Test("a listing never makes the list longer than its limit: limit − (list length + pending)")
     func respectsLimit() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         try store.insert(event("p1", queue: "q", directory: "/d"), createdAt: 1)
         try store.insert(event("p2", queue: "q", directory: "/other"), createdAt: 1)
@@ -59,8 +58,6 @@ struct OutboxListingTests {
 
     @Test("a list already at or over its limit gets nothing", arguments: [10, 11, 50])
     func listOverLimit(listLength: Int) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let outcome = try store.insertListing(
             listing(["a", "b"], limit: 10, listLength: listLength), maxPending: 1_000, createdAt: 2)
@@ -70,8 +67,6 @@ struct OutboxListingTests {
 
     @Test("no limit adds every new candidate")
     func noLimit() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let names = (0..<500).map { "f\($0)" }
         let outcome = try store.insertListing(listing(names, listLength: 1_000_000), maxPending: 1_000, createdAt: 2)
@@ -81,8 +76,6 @@ struct OutboxListingTests {
 
     @Test("with maxPending events pending in the outbox (all queues), a listing adds nothing")
     func maxPending() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         try store.insert(event("a", queue: "q"), createdAt: 1)
         try store.insert(event("x", queue: "other"), createdAt: 1)

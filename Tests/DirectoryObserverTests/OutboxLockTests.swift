@@ -5,10 +5,11 @@ import Testing
 
 @Suite("Outbox lock")
 struct OutboxLockTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     @Test("a second lock on the same outbox is refused and names the holder's pid")
     func secondLockIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let outbox = directory.file("outbox.sqlite3")
         let lock = try OutboxLock(outbox: outbox)
         #expect(lock.path == outbox + ".lock")
@@ -22,8 +23,6 @@ struct OutboxLockTests {
 
     @Test("holder(ofOutbox:) names the pid while the lock is held and nil after release")
     func holderWhileHeld() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let outbox = directory.file("outbox.sqlite3")
         #expect(OutboxLock.holder(ofOutbox: outbox) == nil)
         #expect(directory.names() == [], "asking never creates the lock file")
@@ -36,8 +35,6 @@ struct OutboxLockTests {
 
     @Test("a lock held by another process names that process; once it is killed the lock is free")
     func lockOfKilledProcessDoesNotBlock() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let outbox = directory.file("outbox.sqlite3")
         let child = Process()
         child.executableURL = testChildBinary()

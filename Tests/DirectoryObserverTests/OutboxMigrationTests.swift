@@ -4,6 +4,9 @@ import Testing
 
 @Suite("Outbox migrations and creation")
 struct OutboxMigrationTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     private var migrationsFolder: URL { packageRoot.appendingPathComponent("migrations") }
 
     @Test("the embedded migrations are the files of migrations/, byte for byte")
@@ -31,8 +34,6 @@ struct OutboxMigrationTests {
 
     @Test("a new outbox carries our application_id, the latest user_version, WAL mode and a uuid")
     func newOutboxIsMarked() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
 
         let connection = try OutboxFile.open(path: path, access: .daemon)
@@ -53,8 +54,6 @@ struct OutboxMigrationTests {
 
     @Test("creating an outbox removes what a killed creation left, and keeps a live one's")
     func staleCreationsRemoved() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let finished = Process()
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
@@ -71,8 +70,6 @@ struct OutboxMigrationTests {
 
     @Test("two new outboxes get different uuids")
     func uuidsDiffer() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let first = try OutboxFile.uuid(of: OutboxFile.open(path: directory.file("a.sqlite3"), access: .daemon))
         let second = try OutboxFile.uuid(of: OutboxFile.open(path: directory.file("b.sqlite3"), access: .daemon))
         #expect(first != second)
@@ -80,8 +77,6 @@ struct OutboxMigrationTests {
 
     @Test("synchronous=NORMAL is applied when asked for")
     func normalSync() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let connection = try OutboxFile.open(path: directory.file("o.sqlite3"), access: .daemon, sync: .normal)
         #expect(try connection.integer("PRAGMA synchronous") == 1)
     }

@@ -10,6 +10,9 @@ import Testing
 /// copy is opened in, the prune schedule under load, the writer after it stopped.
 @Suite("Outbox: one file for every process (units)")
 struct OutboxSharingUnitTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     /// Byte 18 of an SQLite header: 1 for a rollback journal, 2 for WAL.
     private func journalFormat(_ path: String) throws -> UInt8 {
         let bytes = try #require(FileManager.default.contents(atPath: path))
@@ -18,8 +21,6 @@ struct OutboxSharingUnitTests {
 
     @Test("a VACUUM INTO copy (rollback journal) restored in place is opened in WAL mode, its events intact")
     func restoredCopyOpensInWAL() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let backup = directory.file("backup.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
@@ -78,8 +79,6 @@ struct OutboxSharingUnitTests {
 
     @Test("a stopped writer refuses requests at once instead of leaving their callers waiting")
     func stoppedWriterRefuses() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let writer = try OutboxWriter(settings: OutboxSettings(path: directory.file("outbox.sqlite3")), logger: testLogger)
         writer.stop()
         let answered = DispatchSemaphore(value: 0)

@@ -4,6 +4,9 @@ import Testing
 
 @Suite("Outbox store")
 struct OutboxStoreTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     /// A store on a new outbox in `directory`.
     private func openStore(_ directory: TemporaryDirectory) throws -> OutboxStore {
         OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .daemon))
@@ -15,8 +18,6 @@ struct OutboxStoreTests {
 
     @Test("pendingBatch gives a queue's pending events in id order, at most limit, after afterID")
     func pendingBatchOrder() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         var idsOfA: [Int64] = []
         for index in 0..<10 {
@@ -41,8 +42,6 @@ struct OutboxStoreTests {
 
     @Test("inserting many events at once keeps their order and every field", arguments: [1, 127, 128, 300, 1_000])
     func insertMany(count: Int) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         try store.insert(event("before"), createdAt: 1)
         let events = (0..<count).map { (index: Int) -> NewEvent in
@@ -72,8 +71,6 @@ struct OutboxStoreTests {
 
     @Test("an inserted event reads back with every field")
     func fieldsRoundTrip() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let new = NewEvent(
             queue: "stage1", counter: "stage1.count", directory: "/data/in", filename: Array("x.dat".utf8),
@@ -93,8 +90,6 @@ struct OutboxStoreTests {
         arguments: [[0xFF], [0xC3, 0x28], [0x61, 0x00, 0x62], [0x00], [0xE2, 0x82], [0xED, 0xA0, 0x80], []]
             as [[UInt8]])
     func bytesExactNames(name: [UInt8]) throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let new = NewEvent(queue: "q", counter: nil, directory: "/d", filename: name, kind: .created, timestamp: 1)
         let id = try store.insert(new, createdAt: 1)
@@ -106,8 +101,6 @@ struct OutboxStoreTests {
 
     @Test("markDelivered marks the range delivered and the skipped ids skipped, and nothing else")
     func markDeliveredWithSkipped() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let ids = try (0..<6).map { try store.insert(event("a\($0)", queue: "a"), createdAt: 1) }
         let other = try store.insert(event("b", queue: "b"), createdAt: 1)
@@ -135,8 +128,6 @@ struct OutboxStoreTests {
 
     @Test("markDelivered(upTo:) marks a queue's pending events up to the id and counts them")
     func markDeliveredUpTo() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let ids = try (0..<5).map { try store.insert(event("a\($0)", queue: "a"), createdAt: 1) }
         let other = try store.insert(event("b", queue: "b"), createdAt: 1)
@@ -155,8 +146,6 @@ struct OutboxStoreTests {
 
     @Test("a steady trickle of deliveries adds a row a second, and those rows age and are pruned")
     func trickleOfDeliveriesIsPruned() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         // One event every half second for five seconds, each delivered on its own.
         for step in 0..<10 {
@@ -171,8 +160,6 @@ struct OutboxStoreTests {
 
     @Test("deliveries of a queue within one second share one row, dated by the latest")
     func deliveriesCoalesce() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let ids = try (0..<6).map { try store.insert(event("a\($0)", queue: "a"), createdAt: 1) }
         let other = try store.insert(event("b", queue: "b"), createdAt: 1)
@@ -197,8 +184,6 @@ struct OutboxStoreTests {
 
     @Test("recordFailure counts attempts and makes the events dead at maxAttempts")
     func recordFailureToDead() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let ids = try (0..<4).map { try store.insert(event("a\($0)", queue: "a"), createdAt: 1) }
         let range = ids[0]...ids[2]
@@ -224,8 +209,6 @@ struct OutboxStoreTests {
 
     @Test("prune deletes only delivered and skipped events settled before the cutoff, at most limit a step")
     func pruneOnlySettledOldEvents() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         func add(_ name: String) throws -> Int64 { try store.insert(event(name), createdAt: 1) }
         let oldDelivered = try (0..<3).map { try add("old-delivered-\($0)") }
@@ -266,8 +249,6 @@ struct OutboxStoreTests {
     /// pruning a large backlog quadratic.
     @Test("a prune step costs its own size, not the number of delivered events")
     func pruneChunkIsCheap() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         try store.connection.transaction {
             let fill = try store.connection.prepare(
@@ -296,8 +277,6 @@ struct OutboxStoreTests {
 
     @Test("a prune step stops at the first delivery made after the cutoff, even if a later one looks older")
     func pruneStopsAtYoungDeliveries() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let old = try store.insert(event("old"), createdAt: 10)
         let young = try store.insert(event("young"), createdAt: 10)
@@ -313,8 +292,6 @@ struct OutboxStoreTests {
 
     @Test("queuesWithPending lists the queues that have a pending event, in name order")
     func queuesWithPending() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         #expect(try store.queuesWithPending() == [])
         try store.insert(event("1", queue: "zeta"), createdAt: 1)
@@ -327,8 +304,6 @@ struct OutboxStoreTests {
 
     @Test("pendingNames gives the pending names of one queue and directory")
     func pendingNames() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let store = try openStore(directory)
         let delivered = try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
         try store.markDelivered(queue: "q", through: delivered, skipped: [], at: 1)

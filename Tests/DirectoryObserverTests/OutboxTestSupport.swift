@@ -4,14 +4,19 @@ import Glibc
 import Logging
 import Testing
 
-/// A directory of its own for one test, removed by `remove()` (call it in a `defer`).
-struct TemporaryDirectory {
+/// A directory of its own for one test, removed when it goes away (suites hold one as a property, and Swift
+/// Testing makes a suite instance per test).
+final class TemporaryDirectory: Sendable {
     let path: String
 
-    init() throws {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/dirobs-test.XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }
-        path = try #require(made.map { String(cString: $0) })
+    /// Makes the directory. Should that fail, the first file made in it fails the test with the reason.
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("dirobs-test-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// `name` inside the directory.
@@ -20,10 +25,6 @@ struct TemporaryDirectory {
     /// The names in the directory, sorted.
     func names() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }
 

@@ -5,6 +5,9 @@ import Testing
 /// An outbox written by schema 1 (every state on its row) read and driven by the current binary.
 @Suite("Outbox upgrade from schema 1")
 struct OutboxUpgradeTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     /// Creates a schema-1 outbox at `path` the way the schema-1 binary did, with `rows` (queue, state,
     /// delivered_at) inserted in order (ids 1, 2, …).
     private func makeVersion1(_ path: String, rows: [(String, EventState, Double?)]) throws {
@@ -35,8 +38,6 @@ struct OutboxUpgradeTests {
 
     @Test("inspection, purge and replay refuse a schema-1 outbox in one line and leave it as it was")
     func olderSchemaRefusedBesideADaemon() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         try makeVersion1(path, rows: [("a", .delivered, 100), ("a", .pending, nil)])
         let before = FileManager.default.contents(atPath: path)
@@ -51,8 +52,6 @@ struct OutboxUpgradeTests {
 
     @Test("upgrading keeps every event's state and delivered_at, and the queues flow on from where they were")
     func upgradeKeepsStates() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let rows: [(String, EventState, Double?)] = [
             ("a", .delivered, 100), ("a", .skipped, 101), ("b", .delivered, 102), ("a", .dead, nil),

@@ -6,6 +6,9 @@ import Testing
 
 @Suite("Outbox writer")
 struct OutboxWriterTests {
+    /// This test's own directory (a suite instance per test), removed when the test ends.
+    private let directory = TemporaryDirectory()
+
     /// Opens a read-only connection of its own and returns the rows' file names, in id order.
     private func committedNames(_ path: String, queue: String? = nil) throws -> [String] {
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .inspect))
@@ -22,8 +25,6 @@ struct OutboxWriterTests {
 
     @Test("opening and stopping a writer never hangs (200 times in a row)")
     func openDoesNotHang() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         for round in 0..<200 {
             // Open on another thread so that a hang fails the test instead of blocking it forever.
@@ -48,8 +49,6 @@ struct OutboxWriterTests {
 
     @Test("appends from several threads are all committed, each thread's in hand-in order, in fewer commits")
     func groupCommit() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let commits = Atomic<Int>(0)
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger) {
@@ -84,8 +83,6 @@ struct OutboxWriterTests {
 
     @Test("a completion runs only once its events are visible to another connection")
     func completionAfterCommit() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         let checks = Mutex<[Bool]>([])
@@ -106,8 +103,6 @@ struct OutboxWriterTests {
 
     @Test("flush returns once everything handed in before it is committed")
     func flushCommits() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         defer { writer.stop() }
@@ -122,8 +117,6 @@ struct OutboxWriterTests {
 
     @Test("stop commits what was queued before it, then closes the outbox")
     func stopCommitsQueued() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
         let acknowledged = Atomic<Int>(0)
@@ -142,8 +135,6 @@ struct OutboxWriterTests {
 
     @Test("onCommit runs after commits that added events, and not for ones that did not")
     func onCommitCalled() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let seen = Mutex<[Int]>([])
         let called = DispatchSemaphore(value: 0)
@@ -165,8 +156,6 @@ struct OutboxWriterTests {
 
     @Test("the writer marks batches delivered, records failures and applies listings")
     func otherRequests() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let writer = try OutboxWriter(settings: OutboxSettings(path: path, maxPending: 100), logger: testLogger)
         defer { writer.stop() }
@@ -203,8 +192,6 @@ struct OutboxWriterTests {
 
     @Test("the writer prunes old delivered events while appends keep arriving", .timeLimit(.minutes(1)))
     func pruneUnderSteadyTraffic() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let path = directory.file("outbox.sqlite3")
         let rows = 20_000
         do {
