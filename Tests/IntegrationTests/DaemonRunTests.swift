@@ -89,34 +89,25 @@ struct DaemonRunTests {
             and: Clock.now())
     }
 
-    @Test("SIGTERM: exit status 0 within 3 s, after logging stopping and stopped, every line in the log format")
-    func sigtermStopsCleanly() async throws {
+    @Test(
+        "SIGTERM and SIGINT: exit status 0 within 3 s, after logging stopping and stopped, every line in the log format",
+        arguments: [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")])
+    func signalStopsCleanly(signal: Int32, name: String) async throws {
         let server = try RedisServer()
         let setup = try DaemonSetup(port: server.port)
         let daemon = try await setup.start()
-        daemon.send(SIGTERM)
+        daemon.send(signal)
         let status = try await daemon.exitStatus(within: 3)
         #expect(status == 0, "stderr: \(daemon.stderr)")
         let lines = daemon.stdoutLines
         #expect(lines.contains { $0.contains("info directory_observer stopping") }, "\(lines)")
         #expect(lines.contains { $0.contains("info directory_observer stopped") }, "\(lines)")
-        #expect(lines.contains { $0.contains("signal=SIGTERM") }, "\(lines)")
+        #expect(lines.contains { $0.contains("signal=\(name)") }, "\(lines)")
         for line in lines {
             #expect(Self.isLogLine(line), "not in the log format: \(line)")
         }
         #expect(lines.last?.contains("directory_observer stopped") == true)
         #expect(daemon.stderr.isEmpty)
-    }
-
-    @Test("SIGINT: exit status 0 within 3 s")
-    func sigintStopsCleanly() async throws {
-        let server = try RedisServer()
-        let setup = try DaemonSetup(port: server.port)
-        let daemon = try await setup.start()
-        daemon.send(SIGINT)
-        #expect(try await daemon.exitStatus(within: 3) == 0, "stderr: \(daemon.stderr)")
-        #expect(daemon.stdoutLines.contains { $0.contains("signal=SIGINT") })
-        #expect(daemon.stdoutLines.last?.contains("directory_observer stopped") == true)
     }
 
     @Test("SIGHUP with --log: after the file was renamed, a new file is created and gets the next lines")

@@ -7,20 +7,27 @@ import Testing
 /// daemon holds the outbox, never creates an outbox, and fails when Redis cannot be reached in time.
 @Suite("drain command", .serialized, .timeLimit(.minutes(1)))
 struct DrainCommandTests {
-    @Test("drain forwards the events a stopped daemon left pending, then exits 0")
-    func drainsPendingEvents() async throws {
+    /// A daemon started while Redis is down records a created event for each of `names`, then is stopped:
+    /// the outbox holds them pending. Returns the stopped server (`restart()` brings it up on the same port)
+    /// and the daemon's setup.
+    private func leftPending(_ names: [String]) async throws -> (RedisServer, DaemonSetup) {
         let server = try RedisServer()
         server.stop()
         let setup = try DaemonSetup(port: server.port)
         let daemon = try await setup.start()
-        for name in ["one", "two", "three"] { try Files.create(setup.watched + "/" + name) }
+        for name in names { try Files.create(setup.watched + "/" + name) }
         let recorded = try await eventually(within: 5) { () -> Bool? in
-            try OutboxRows.all(in: setup.outboxPath).count == 3 ? true : nil
+            try OutboxRows.all(in: setup.outboxPath).count == names.count ? true : nil
         }
         #expect(recorded == true)
         daemon.send(SIGTERM)
         #expect(try await daemon.exitStatus(within: 5) == 0)
+        return (server, setup)
+    }
 
+    @Test("drain forwards the events a stopped daemon left pending, then exits 0")
+    func drainsPendingEvents() async throws {
+        let (server, setup) = try await leftPending(["one", "two", "three"])
         try server.restart()
         let result = try ObserverBinary.run(["drain", "--config", setup.configPath])
         #expect(result.status == 0, "\(result.stderr)")
@@ -56,16 +63,7 @@ struct DrainCommandTests {
 
     @Test("drain exits non-zero with one line when Redis cannot be reached within the timeout")
     func failsWithoutRedis() async throws {
-        let server = try RedisServer()
-        server.stop()
-        let setup = try DaemonSetup(port: server.port)
-        let daemon = try await setup.start()
-        try Files.create(setup.watched + "/waiting")
-        _ = try await eventually(within: 5) { () -> Bool? in
-            try OutboxRows.all(in: setup.outboxPath).isEmpty ? nil : true
-        }
-        daemon.send(SIGTERM)
-        #expect(try await daemon.exitStatus(within: 5) == 0)
+        let (_, setup) = try await leftPending(["waiting"])
         let started = Clock.monotonic()
         let result = try ObserverBinary.run(["drain", "--config", setup.configPath])
         #expect(result.status != 0)

@@ -13,8 +13,7 @@ struct ForwarderConnectionTests {
     func password() throws {
         let server = try RedisServer(password: "pässword with spaces")
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 300)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 300)
         let settings = fixture.settings(
             server, redis: RedisSettings(endpoint: server.endpoint, password: "pässword with spaces"))
         let outcome = try Drain.run(settings: settings, writer: fixture.writer, logger: fixture.logger)
@@ -49,8 +48,7 @@ struct ForwarderConnectionTests {
         let server = try RedisServer(password: "admin-secret")
         try server.command("ACL", "SETUSER", "forwarder", "on", ">pushing-secret", "~*", "&*", "+@all")
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 120)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 120)
         let settings = fixture.settings(
             server,
             redis: RedisSettings(endpoint: server.endpoint, username: "forwarder", password: "pushing-secret"))
@@ -79,8 +77,7 @@ struct ForwarderConnectionTests {
     func database() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 150)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 150)
         let settings = fixture.settings(
             server, redis: RedisSettings(endpoint: server.endpoint, database: 3, keyPrefix: "obs"))
         _ = try Drain.run(settings: settings, writer: fixture.writer, logger: fixture.logger)

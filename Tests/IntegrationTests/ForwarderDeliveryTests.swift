@@ -137,8 +137,7 @@ struct ForwarderDeliveryTests {
     func crashAfterScriptBeforeCommit() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 250)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 250)
 
         // Play the forwarder that died: load the script, run it for the first batch exactly as the
         // forwarder would, and never mark anything in the outbox.
@@ -186,7 +185,7 @@ struct ForwarderDeliveryTests {
     func scriptIsIdempotent() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
-        try fixture.append(ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 10))
+        _ = try fixture.appendJobs(count: 10)
         let (_, store) = try fixture.forwarder(fixture.settings(server))
         defer { try? store.close() }
         let connection = try server.connect()

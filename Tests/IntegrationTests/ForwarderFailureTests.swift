@@ -16,8 +16,7 @@ struct ForwarderFailureTests {
     func refusedBatchHoldsBackTheNext() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 300)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 300)
         let (forwarder, store) = try fixture.forwarder(
             fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 100)))
         defer { try? store.close() }

@@ -12,7 +12,6 @@ struct ForwarderLostWritesTests {
     enum Forgetting: String, CaseIterable, CustomTestStringConvertible {
         case restartWithoutPersistence
         case flushAllWhileConnected
-        var testDescription: String { rawValue }
     }
 
     private static let resending = "Redis lost writes: its watermark is behind the outbox; resending"
@@ -72,7 +71,6 @@ struct ForwarderLostWritesTests {
         case idleAtConnect
         /// New files pile up in the restored outbox before it connects.
         case pileUpBeforeConnect
-        var testDescription: String { rawValue }
     }
 
     @Test(

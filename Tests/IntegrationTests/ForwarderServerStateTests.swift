@@ -17,7 +17,6 @@ struct ForwarderServerStateTests {
         case noReplicas = "NOREPLICAS"
         case oom = "OOM"
         case readOnly = "READONLY"
-        var testDescription: String { rawValue }
 
         func enter(_ server: RedisServer) throws {
             switch self {

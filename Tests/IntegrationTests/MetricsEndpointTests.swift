@@ -26,6 +26,15 @@ struct MetricsEndpointTests {
         (stats["queues"] as? [[String: Any]] ?? []).first { $0["queue"] as? String == name } ?? [:]
     }
 
+    /// A daemon setup serving /metrics and /healthz on a free loopback port (returned), with Redis at
+    /// `redisPort` (by default a free port nobody listens on).
+    private func metricsSetup(redisPort: Int? = nil) throws -> (DaemonSetup, port: Int) {
+        let port = try HTTPProbe.freePort()
+        let setup = try DaemonSetup(
+            port: try redisPort ?? HTTPProbe.freePort(), extra: "metrics_listen=127.0.0.1:\(port)")
+        return (setup, port)
+    }
+
     private func count(_ value: Any?) -> Double {
         (value as? NSNumber)?.doubleValue ?? -1
     }
@@ -142,8 +151,7 @@ struct MetricsEndpointTests {
     @Test("Redis forgetting its writes (FLUSHALL) counts in redis_lost_writes_total; redis_up follows the session")
     func lostWritesAreCounted() async throws {
         let server = try RedisServer()
-        let port = try HTTPProbe.freePort()
-        let setup = try DaemonSetup(port: server.port, extra: "metrics_listen=127.0.0.1:\(port)")
+        let (setup, port) = try metricsSetup(redisPort: server.port)
         let daemon = try await setup.start()
         try Files.create(setup.watched + "/first")
         #expect(try await eventually(within: 10) { try server.list("q").count == 1 ? true : nil } == true)
@@ -163,8 +171,7 @@ struct MetricsEndpointTests {
 
     @Test("/healthz answers 200 ok, then 503 naming a removed directory, then 200 when it is back")
     func healthTellsARemovedDirectory() async throws {
-        let port = try HTTPProbe.freePort()
-        let setup = try DaemonSetup(port: try HTTPProbe.freePort(), extra: "metrics_listen=127.0.0.1:\(port)")
+        let (setup, port) = try metricsSetup()
         let daemon = try await setup.start()
         let healthy = try HTTPProbe.get("/healthz", port: port)
         #expect(healthy.status == 200)
@@ -188,8 +195,7 @@ struct MetricsEndpointTests {
 
     @Test("a second daemon on the same configuration names the first one's pid, not the port they share")
     func secondDaemonNamesTheHolder() async throws {
-        let port = try HTTPProbe.freePort()
-        let setup = try DaemonSetup(port: try HTTPProbe.freePort(), extra: "metrics_listen=127.0.0.1:\(port)")
+        let (setup, port) = try metricsSetup()
         let first = try await setup.start()
         let second = try await setup.start(name: "second", waitForStart: false)
         #expect(try await second.exitStatus(within: 10) == 75)

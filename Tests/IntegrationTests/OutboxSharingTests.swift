@@ -13,8 +13,6 @@ struct OutboxSharingTests {
     enum Tool: String, CaseIterable, CustomTestStringConvertible {
         case replayDryRun, replayID, purge, drainRefused, stats
 
-        var testDescription: String { rawValue }
-
         func arguments(config: String) -> [String] {
             switch self {
             case .replayDryRun: return ["replay", "--config", config, "--dry-run"]
@@ -132,8 +130,6 @@ struct OutboxSharingTests {
         case replaced
         /// The write-ahead log unlinked (what a tool that wrongly believed it was last used to do).
         case logRemoved
-
-        var testDescription: String { rawValue }
     }
 
     @Test("an outbox removed or replaced under the daemon: one error line, exit 75, nothing committed to the orphan",

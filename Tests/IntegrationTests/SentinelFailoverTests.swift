@@ -13,7 +13,6 @@ struct SentinelFailoverTests {
     enum Scenario: String, CaseIterable, CustomTestStringConvertible {
         case replicaInStep
         case replicaLagging
-        var testDescription: String { rawValue }
     }
 
     /// Events per second, and how many are written in all (8 s).
@@ -88,8 +87,7 @@ struct SentinelFailoverTests {
     func drainThroughSentinel() throws {
         let cluster = try SentinelCluster()
         let fixture = try ForwarderFixture()
-        let events = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 50)
-        try fixture.append(events)
+        let events = try fixture.appendJobs(count: 50)
         let settings = fixture.settings(
             cluster.master, timeout: 2,
             redis: RedisSettings(endpoint: .tcp(host: "127.0.0.1", port: 1), sentinel: cluster.settings))

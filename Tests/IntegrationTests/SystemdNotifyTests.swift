@@ -8,14 +8,20 @@ import Testing
 /// SIGTERM, and `WATCHDOG=1` at half `WATCHDOG_USEC`, never while the writer is stuck.
 @Suite("Operating it: systemd notify and watchdog", .serialized, .timeLimit(.minutes(2)))
 struct SystemdNotifyTests {
+    /// A daemon setup with no Redis (a free port nobody listens on) and a notification socket in its
+    /// temporary directory; the daemon is started by the test with `NOTIFY_SOCKET` and what else it needs.
+    private func notifySetup() throws -> (DaemonSetup, NotifySocket) {
+        let setup = try DaemonSetup(port: try HTTPProbe.freePort())
+        return (setup, try NotifySocket(in: setup.temporary))
+    }
+
     private func lines(_ messages: [String]) -> [String] {
         messages.flatMap { $0.split(separator: "\n").map(String.init) }
     }
 
     @Test("READY=1 comes once the watches are armed: a file made right after it is announced as created")
     func readyAfterWatchesAreArmed() async throws {
-        let setup = try DaemonSetup(port: try HTTPProbe.freePort())
-        let notify = try NotifySocket(in: setup.temporary)
+        let (setup, notify) = try notifySetup()
         let daemon = try await setup.start(waitForStart: false, environment: ["NOTIFY_SOCKET": notify.path])
         let first = try await notify.waitFor(line: "READY=1", within: 10)
         try Files.create(setup.watched + "/right-after-ready")
@@ -37,8 +43,7 @@ struct SystemdNotifyTests {
 
     @Test("WATCHDOG=1 comes every half WATCHDOG_USEC; none while the writer waits on an outbox held by another process")
     func watchdogFollowsTheWriter() async throws {
-        let setup = try DaemonSetup(port: try HTTPProbe.freePort())
-        let notify = try NotifySocket(in: setup.temporary)
+        let (setup, notify) = try notifySetup()
         let daemon = try await setup.start(
             waitForStart: false, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
         try #require(try await notify.waitFor(line: "READY=1", within: 10) != nil, "stdout: \(daemon.stdout)")
@@ -74,8 +79,7 @@ struct SystemdNotifyTests {
 
     @Test("without WATCHDOG_USEC, or with WATCHDOG_PID naming another process, no WATCHDOG=1 is sent")
     func noWatchdogUnlessAsked() async throws {
-        let setup = try DaemonSetup(port: try HTTPProbe.freePort())
-        let notify = try NotifySocket(in: setup.temporary)
+        let (setup, notify) = try notifySetup()
         let daemon = try await setup.start(
             waitForStart: false,
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"])

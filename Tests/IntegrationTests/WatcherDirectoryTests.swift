@@ -7,6 +7,15 @@ import Testing
 /// when a directory exists at the path again, watched and listed.
 @Suite("Watcher: directories that come and go", .serialized, .timeLimit(.minutes(1)))
 struct WatcherDirectoryTests {
+    /// This test's harness (Swift Testing makes a suite instance per test; the harness stops when it goes)
+    /// and the directory it watches.
+    private let harness: WatchHarness
+    private var directory: String { harness.watched }
+
+    init() throws {
+        harness = try WatchHarness()
+    }
+
     /// Builds a directory holding `files` next to `path`, then renames it into place in one step, so its
     /// files can only be found by a listing (the watch never sees them created).
     private func moveIntoPlace(_ path: String, files: [String]) throws {
@@ -23,8 +32,6 @@ struct WatcherDirectoryTests {
 
     @Test("a directory missing at start is watched and listed once it appears")
     func missingAtStart() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
         let directory = harness.temporary.appending("later")
         try harness.start([WatchHarness.monitor(directory)])
         let warning = try await eventually(within: 3) {
@@ -43,9 +50,6 @@ struct WatcherDirectoryTests {
 
     @Test("a directory deleted then created again (a new inode) is watched again and listed")
     func deletedThenRecreated() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)])
         try Files.create(directory + "/before")
         _ = try await harness.rows { $0.count >= 1 }
@@ -76,9 +80,6 @@ struct WatcherDirectoryTests {
 
     @Test("a directory moved away is no longer watched there; a new directory at the path is watched and listed")
     func movedAwayThenReplaced() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)])
         try Files.create(directory + "/before")
         _ = try await harness.rows { $0.count >= 1 }
@@ -101,9 +102,6 @@ struct WatcherDirectoryTests {
 
     @Test("two monitors on one directory with different queues each get the event")
     func twoMonitorsOneDirectory() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([
             WatchHarness.monitor(directory, queue: "first"),
             WatchHarness.monitor(directory, queue: "second", only: [#"^.*\.xml$"#]),

@@ -7,11 +7,17 @@ import Testing
 /// inotify, through a real `OutboxWriter`.
 @Suite("Watcher: created events", .serialized, .timeLimit(.minutes(1)))
 struct WatcherEventTests {
+    /// This test's harness (Swift Testing makes a suite instance per test; the harness stops when it goes)
+    /// and the directory it watches.
+    private let harness: WatchHarness
+    private var directory: String { harness.watched }
+
+    init() throws {
+        harness = try WatchHarness()
+    }
+
     @Test("a file created in the directory is committed as one created event with the configured directory")
     func createdOnCreate() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)])
         let before = Clock.now()
         try Files.create(directory + "/a.txt")
@@ -28,23 +34,19 @@ struct WatcherEventTests {
 
     @Test("a file created as soon as the service is started is announced as created: the watch is armed first")
     func armedWhenStartReturns() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)])
         try Files.create(directory + "/first")
         let rows = try await harness.rows { $0.count >= 1 }
         #expect(rows.map(\.event) == ["created"], "\(rows)")
     }
 
-    @Test("a file moved in from outside the directory is a created event")
-    func createdOnMoveIn() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
+    @Test(
+        "a file moved in from outside the directory is a created event, with announce=close too (it is complete)",
+        arguments: [AnnounceMode.create, .close])
+    func createdOnMoveIn(announce: AnnounceMode) async throws {
         let outside = try harness.makeDirectory("outside")
         try Files.create(outside + "/moved.dat")
-        try harness.start([WatchHarness.monitor(directory)])
+        try harness.start([WatchHarness.monitor(directory, announce: announce)])
         try Files.rename(outside + "/moved.dat", directory + "/moved.dat")
         let rows = try await harness.rows { $0.count >= 1 }
         #expect(rows.map(\.event) == ["created"], "\(rows)")
@@ -53,9 +55,6 @@ struct WatcherEventTests {
 
     @Test("a file renamed inside the directory is announced again under its new name")
     func createdOnRenameInside() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)])
         try Files.create(directory + "/draft")
         _ = try await harness.rows { $0.count >= 1 }
@@ -67,9 +66,6 @@ struct WatcherEventTests {
 
     @Test("subdirectories and names rejected by only, ignore or .working produce nothing")
     func nothingForDirectoriesAndFilteredNames() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         let outside = try harness.makeDirectory("outside")
         try FileManager.default.createDirectory(atPath: outside + "/keep-moved-dir", withIntermediateDirectories: false)
         try harness.start([WatchHarness.monitor(directory, only: [#"^keep"#], ignore: [#"^.*\.tmp$"#])])
@@ -91,9 +87,6 @@ struct WatcherEventTests {
 
     @Test("announce=close: nothing while the writer keeps the file open, exactly one event after it closes")
     func closeModeWaitsForTheClose() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory, announce: .close)])
         let fd = open(directory + "/big.bin", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
         try #require(fd >= 0)
@@ -118,25 +111,8 @@ struct WatcherEventTests {
         #expect(after.map(\.filename) == ["big.bin", "sentinel"], "\(after)")
     }
 
-    @Test("announce=close: a file moved in is announced at once (it is complete)")
-    func closeModeMoveIn() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
-        let outside = try harness.makeDirectory("outside")
-        try Files.create(outside + "/ready.csv")
-        try harness.start([WatchHarness.monitor(directory, announce: .close)])
-        try Files.rename(outside + "/ready.csv", directory + "/ready.csv")
-        let rows = try await harness.rows { $0.count >= 1 }
-        #expect(rows.map(\.filename) == ["ready.csv"], "\(rows)")
-        #expect(rows.map(\.event) == ["created"])
-    }
-
     @Test("announce=close: a file opened and closed again without being created is not announced")
     func closeModeIgnoresRewrites() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory, announce: .close)])
         try Files.create(directory + "/once")
         _ = try await harness.rows { $0.count >= 1 }

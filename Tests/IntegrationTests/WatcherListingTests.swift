@@ -7,6 +7,15 @@ import Testing
 /// order, their limit and their de-duplication against pending events.
 @Suite("Watcher: listings", .serialized, .timeLimit(.minutes(1)))
 struct WatcherListingTests {
+    /// This test's harness (Swift Testing makes a suite instance per test; the harness stops when it goes)
+    /// and the directory it watches.
+    private let harness: WatchHarness
+    private var directory: String { harness.watched }
+
+    init() throws {
+        harness = try WatchHarness()
+    }
+
     /// Five files whose modification times are out of name order: e(-500 s) c(-400) a(-300) d(-200) b(-100).
     static let byAge = ["e", "c", "a", "d", "b"]
 
@@ -19,9 +28,6 @@ struct WatcherListingTests {
 
     @Test("files present before the start are announced as exists, oldest modification time first")
     func startListingOldestFirst() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try makeAgedFiles(in: directory)
         try FileManager.default.createDirectory(atPath: directory + "/subdir", withIntermediateDirectories: false)
         try harness.start([WatchHarness.monitor(directory)])
@@ -34,9 +40,6 @@ struct WatcherListingTests {
 
     @Test("the start listing stops at poll_queue_limit: limit 3, five files, the three oldest")
     func startListingLimited() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try makeAgedFiles(in: directory)
         try harness.start([WatchHarness.monitor(directory, pollQueueLimit: 3)])
         let warning = try await eventually(within: 5) {
@@ -50,9 +53,6 @@ struct WatcherListingTests {
 
     @Test("the limit counts pending events of the queue: limit 3 with one pending leaves room for two")
     func startListingLimitCountsPending() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try makeAgedFiles(in: directory)
         harness.writer.append([
             NewEvent(
@@ -67,9 +67,6 @@ struct WatcherListingTests {
 
     @Test("the limit counts the list length last seen in Redis: limit 3 with a list of 2 leaves room for one")
     func startListingLimitCountsListLength() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try makeAgedFiles(in: directory)
         harness.board.publish(queue: "q", length: 2)
         try harness.start([WatchHarness.monitor(directory, pollQueueLimit: 3)])
@@ -80,9 +77,6 @@ struct WatcherListingTests {
 
     @Test("a listing skips names that already have a pending event for the queue")
     func listingSkipsPendingNames() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try makeAgedFiles(in: directory)
         harness.writer.append(
             ["a", "d"].map {
@@ -100,9 +94,6 @@ struct WatcherListingTests {
 
     @Test("forced_poll=1 re-announces a file whose event was delivered, once, and not while it is pending")
     func forcedPollReannounces() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory, forcedPoll: 1)])
         try Files.create(directory + "/stays")
         _ = try await harness.rows { $0.count >= 1 }
@@ -120,9 +111,6 @@ struct WatcherListingTests {
 
     @Test("monitor_inactivitytimeout=1 rebuilds the watch and lists; watching goes on afterwards")
     func inactivityRebuildsAndLists() async throws {
-        let harness = try WatchHarness()
-        defer { harness.stop() }
-        let directory = try harness.makeDirectory("in")
         try harness.start([WatchHarness.monitor(directory)], inactivityTimeout: 1)
         try Files.create(directory + "/quiet")
         _ = try await harness.rows { $0.count >= 1 }

@@ -90,6 +90,14 @@ final class ForwarderFixture {
             timestamp: event.timestamp)
     }
 
+    /// Appends `count` events (`events(queue:counter:count:)`) of the queue `jobs`, counted in `jobs:count`,
+    /// waits until they are committed and returns them.
+    func appendJobs(count: Int) throws -> [NewEvent] {
+        let events = Self.events(queue: "jobs", counter: "jobs:count", count: count)
+        try append(events)
+        return events
+    }
+
     /// Appends events and waits until they are committed.
     func append(_ events: [NewEvent]) throws {
         let committed = Mutex<Bool?>(nil)

@@ -10,6 +10,8 @@ import Synchronization
 final class WatchHarness: Sendable {
     let temporary: TemporaryDirectory
     let outboxPath: String
+    /// `in` inside the temporary directory, made by `init`: the directory most tests watch.
+    let watched: String
     let writer: OutboxWriter
     let board = QueueLengthBoard()
     let log = LogRecorder()
@@ -22,6 +24,8 @@ final class WatchHarness: Sendable {
             temporary = try TemporaryDirectory(prefix: "dirobs-watch")
         }
         outboxPath = temporary.appending("outbox.sqlite3")
+        watched = temporary.appending("in")
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
         writer = try OutboxWriter(
             settings: OutboxSettings(path: outboxPath, sync: .normal), logger: log.logger(label: "writer"))
     }
