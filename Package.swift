@@ -75,10 +75,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What both test targets share (a seeded random generator).
+        .target(
+            name: "DirectoryObserverTestSupport",
+            path: "Tests/DirectoryObserverTestSupport"
+        ),
         .testTarget(
             name: "DirectoryObserverTests",
             dependencies: [
                 "DirectoryObserver",
+                "DirectoryObserverTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -86,6 +92,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "DirectoryObserver",
+                "DirectoryObserverTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Files the tests read by path (the original's configuration layout, the scrape parser).

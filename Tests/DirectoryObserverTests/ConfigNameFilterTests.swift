@@ -1,3 +1,4 @@
+import DirectoryObserverTestSupport
 import Testing
 
 @testable import DirectoryObserver
@@ -155,7 +156,7 @@ struct ConfigFastPatternTests {
         let filter = try NameFilter(only: patterns, ignore: [], section: "m", file: "f")
         let fast = patterns.map { FastPattern(python: $0) }
         #expect(fast.allSatisfy { $0 != nil })
-        var generator = SeededGenerator(seed: 0x5EED)
+        var generator = SeededRandom(seed: 0x5EED)
         var checked = 0
         var matched = 0
         for _ in 0..<4_000 {
@@ -174,22 +175,5 @@ struct ConfigFastPatternTests {
         // Both answers occur often, so agreement is not trivial.
         #expect(matched > checked / 10)
         #expect(matched < checked * 9 / 10)
-    }
-}
-
-/// A deterministic generator (SplitMix64), so a failing name can be reproduced.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

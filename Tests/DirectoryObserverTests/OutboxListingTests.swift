@@ -7,10 +7,6 @@ struct OutboxListingTests {
     /// This test's own directory (a suite instance per test), removed when the test ends.
     private let directory = TemporaryDirectory()
 
-    private func openStore(_ directory: TemporaryDirectory) throws -> OutboxStore {
-        OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .daemon))
-    }
-
     private func listing(_ names: [String], limit: Int? = nil, listLength: Int = 0) -> ListingRequest {
         ListingRequest(
             queue: "q", counter: "q.count", directory: "/d", candidates: names.map { Array($0.utf8) },
@@ -26,12 +22,7 @@ struct OutboxListingTests {
     @Test("a listing adds exists events in candidate order, skipping names that already have a pending event")
     func skipsPendingNames() throws {
         let store = try openStore(directory)
-        // Delivery goes in id order per queue: the delivered event is the queue's oldest.
-        let delivered = try store.insert(event("e", queue: "q", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", through: delivered, skipped: [], at: 1)
-        try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
-        try store.insert(event("c", queue: "q", directory: "/elsewhere"), createdAt: 1)
-        try store.insert(event("d", queue: "other", directory: "/d"), createdAt: 1)
+        try insertPendingNeighbours(into: store, delivered: "e", pending: "b", otherDirectory: "c", otherQueue: "d")
 
         let outcome = try store.insertListing(listing(["a", "b", "c", "d", "e"]), maxPending: 1_000, createdAt: 2)
         #expect(outcome == ListingOutcome(announced: 4, alreadyPending: 1, leftOut: 0))

@@ -8,10 +8,6 @@ struct OutboxStoreTests {
     private let directory = TemporaryDirectory()
 
     /// A store on a new outbox in `directory`.
-    private func openStore(_ directory: TemporaryDirectory) throws -> OutboxStore {
-        OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .daemon))
-    }
-
     private func names(_ events: [StoredEvent]) -> [String] {
         events.map { String(decoding: $0.filename, as: UTF8.self) }
     }
@@ -305,11 +301,7 @@ struct OutboxStoreTests {
     @Test("pendingNames gives the pending names of one queue and directory")
     func pendingNames() throws {
         let store = try openStore(directory)
-        let delivered = try store.insert(event("b", queue: "q", directory: "/d"), createdAt: 1)
-        try store.markDelivered(queue: "q", through: delivered, skipped: [], at: 1)
-        try store.insert(event("a", queue: "q", directory: "/d"), createdAt: 1)
-        try store.insert(event("c", queue: "q", directory: "/other"), createdAt: 1)
-        try store.insert(event("d", queue: "r", directory: "/d"), createdAt: 1)
+        try insertPendingNeighbours(into: store, delivered: "b", pending: "a", otherDirectory: "c", otherQueue: "d")
         #expect(try store.pendingNames(queue: "q", directory: "/d") == [Array("a".utf8)])
     }
 }

@@ -46,6 +46,24 @@ func event(_ name: String, queue: String = "q", directory: String = "/d", kind: 
         timestamp: 1_795_548_219.58)
 }
 
+/// A store on a new outbox `outbox.sqlite3` in `directory`, opened the way the daemon opens it.
+func openStore(_ directory: TemporaryDirectory) throws -> OutboxStore {
+    OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .daemon))
+}
+
+/// Adds the events a question about the pending names of queue `q` in directory `/d` must tell apart:
+/// `delivered`, delivered (the queue's oldest: delivery goes in id order); `pending`, pending in `q` and
+/// `/d`; `otherDirectory`, pending in `q` under `/elsewhere`; `otherQueue`, pending in `other` under `/d`.
+func insertPendingNeighbours(
+    into store: OutboxStore, delivered: String, pending: String, otherDirectory: String, otherQueue: String
+) throws {
+    let id = try store.insert(event(delivered, queue: "q", directory: "/d"), createdAt: 1)
+    try store.markDelivered(queue: "q", through: id, skipped: [], at: 1)
+    try store.insert(event(pending, queue: "q", directory: "/d"), createdAt: 1)
+    try store.insert(event(otherDirectory, queue: "q", directory: "/elsewhere"), createdAt: 1)
+    try store.insert(event(otherQueue, queue: "other", directory: "/d"), createdAt: 1)
+}
+
 /// A logger for the code under test.
 let testLogger = Logger(label: "test")
 

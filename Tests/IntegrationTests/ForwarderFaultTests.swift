@@ -1,6 +1,7 @@
 @testable import DirectoryObserver
 import Foundation
 import Glibc
+import DirectoryObserverTestSupport
 import Testing
 
 /// The forwarder's guarantees under a storm of faults at random moments, against a real server: every
@@ -96,20 +97,5 @@ struct ForwarderFaultTests {
         }
         #expect(try fixture.count(.delivered) == 2_100)
         #expect(try fixture.count(.dead) == 0)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing seed can be run again.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }
