@@ -176,7 +176,7 @@ struct OutboxBenchmark {
         let settled = Clock.now() - 7_200
         do {
             let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon, sync: .normal))
-            try store.connection.transaction {
+            try store.connection.transaction { () throws(SQLiteError) in
                 let fill = try store.connection.prepare(
                     """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
