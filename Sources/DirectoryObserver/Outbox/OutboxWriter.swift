@@ -422,9 +422,9 @@ public final class OutboxWriter: Sendable {
     }
 
     /// With `outbox_sync=full`, a transaction of delivered marks alone commits with `synchronous=NORMAL`
-    /// (no fsync of its own; the next durable commit syncs the log with it). At 200 events/s every event
-    /// otherwise waited behind the fsync of the previous event's delivered mark: two fsyncs on the path
-    /// from inotify to Redis instead of one.
+    /// (no fsync of its own; the next durable commit syncs the log with it), so a new event never waits
+    /// behind the fsync of an earlier event's delivered mark. A lost mark costs nothing: the watermarks in
+    /// Redis mark the same events delivered again at the next connect.
     private func setDurability(wanted: Bool, store: OutboxStore, current: inout Bool) throws {
         guard settings.sync == .full else { return }
         guard wanted != current else { return }
