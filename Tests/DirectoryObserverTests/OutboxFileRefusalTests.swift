@@ -95,7 +95,7 @@ struct OutboxFileRefusalTests {
     func corruptFile() throws {
         let path = directory.file("outbox.sqlite3")
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             for index in 0..<3_000 { try store.insert(event("file-\(index)"), createdAt: 1) }
         }
         let root = try store.connection.integer("SELECT rootpage FROM sqlite_schema WHERE name = 'events'")

@@ -29,7 +29,7 @@ final class OutboxFixture {
         queue: String = "q", state: EventState = .pending, timestamp: Double = 1_795_514_400,
         filename: [UInt8] = Array("file.dat".utf8), directory: String = "/data/in", kind: EventKind = .created,
         counter: String? = nil, createdAt: Double? = nil, attempts: Int = 0, lastError: String? = nil
-    ) throws -> Int64 {
+    ) throws(SQLiteError) -> Int64 {
         let event = NewEvent(
             queue: queue, counter: counter, directory: directory, filename: filename, kind: kind, timestamp: timestamp)
         let id = try store.insert(event, createdAt: createdAt ?? timestamp)
@@ -44,7 +44,7 @@ final class OutboxFixture {
 
     /// Adds `count` events in one transaction, all alike but for the file name (`file-N`).
     func addMany(_ count: Int, queue: String = "q", state: EventState) throws {
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             for index in 0..<count {
                 try add(
                     queue: queue, state: state, timestamp: 1_795_514_400 + Double(index),

@@ -246,7 +246,7 @@ struct OutboxStoreTests {
     @Test("a prune step costs its own size, not the number of delivered events")
     func pruneChunkIsCheap() throws {
         let store = try openStore(directory)
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             let fill = try store.connection.prepare(
                 """
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
@@ -261,7 +261,7 @@ struct OutboxStoreTests {
         let start = Clock.monotonic()
         for _ in 0..<20 {
             // In a transaction, as the writer runs it (otherwise each DELETE is its own fsync'd commit).
-            let step = try store.connection.transaction {
+            let step = try store.connection.transaction { () throws(SQLiteError) in
                 try store.prune(settledBefore: 1_000_000, limit: 100, scanLimit: 100)
             }
             #expect(step == PruneStep(deleted: 100, finished: false))

@@ -12,7 +12,7 @@ struct OutboxUpgradeTests {
     /// delivered_at) inserted in order (ids 1, 2, …).
     private func makeVersion1(_ path: String, rows: [(String, EventState, Double?)]) throws {
         let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
-        try connection.transaction {
+        try connection.transaction { () throws(SQLiteError) in
             try connection.execute("PRAGMA application_id = \(Migrations.applicationID)")
             try connection.execute(Migrations.steps[0].sql)
             try connection.execute("PRAGMA user_version = 1")

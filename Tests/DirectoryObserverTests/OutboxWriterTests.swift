@@ -196,7 +196,7 @@ struct OutboxWriterTests {
         let rows = 20_000
         do {
             let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
-            try store.connection.transaction {
+            try store.connection.transaction { () throws(SQLiteError) in
                 for index in 0..<rows { try store.insert(event("old-\(index)"), createdAt: 1) }
                 try store.markDelivered(queue: "q", upTo: Int64.max, at: Clock.now() - 7_200)
             }

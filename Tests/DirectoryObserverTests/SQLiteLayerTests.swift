@@ -162,7 +162,7 @@ struct SQLiteLayerTests {
     @Test("a transaction commits what its body wrote and returns its value")
     func transactionCommits() throws {
         let connection = try openWithTable()
-        let returned = try connection.transaction {
+        let returned = try connection.transaction { () throws(SQLiteError) in
             #expect(connection.isInTransaction)
             try connection.prepare("INSERT INTO t (id, v) VALUES (1, 'kept')").run()
             return 42
@@ -173,22 +173,23 @@ struct SQLiteLayerTests {
         #expect(try other.scalar("SELECT v FROM t WHERE id = 1") == .text("kept"))
     }
 
-    struct Abort: Error {}
-
     @Test("an error thrown in a transaction rolls it back, is rethrown, and leaves the connection usable")
     func transactionRollsBack() throws {
         let connection = try openWithTable()
-        #expect(throws: Abort.self) {
-            try connection.transaction {
+        let abort = SQLiteError(code: 4, message: "aborted by the test")
+        #expect(throws: abort) {
+            try connection.transaction { () throws(SQLiteError) in
                 try connection.prepare("INSERT INTO t (id, v) VALUES (1, 'lost')").run()
                 #expect(try connection.integer("SELECT count(*) FROM t") == 1)
-                throw Abort()
+                throw abort
             }
         }
         #expect(!connection.isInTransaction)
         #expect(try connection.integer("SELECT count(*) FROM t") == 0)
 
-        try connection.transaction { try connection.prepare("INSERT INTO t (id, v) VALUES (2, 'next')").run() }
+        try connection.transaction { () throws(SQLiteError) in
+            try connection.prepare("INSERT INTO t (id, v) VALUES (2, 'next')").run()
+        }
         #expect(try connection.scalar("SELECT v FROM t WHERE id = 2") == .text("next"))
     }
 
@@ -196,7 +197,7 @@ struct SQLiteLayerTests {
     func constraintInTransactionRollsBack() throws {
         let connection = try openWithTable()
         let error = try #require(throws: SQLiteError.self) {
-            try connection.transaction {
+            try connection.transaction { () throws(SQLiteError) in
                 let insert = try connection.prepare("INSERT INTO t (id, v) VALUES (?, 'x')")
                 try insert.run([.integer(1)])
                 try insert.run([.integer(1)])
@@ -325,7 +326,7 @@ struct SQLiteLayerTests {
         try first.execute("BEGIN IMMEDIATE")
         let started = ContinuousClock.now
         let error = try #require(throws: SQLiteError.self) {
-            try second.transaction { try second.execute("INSERT INTO t (id, v) VALUES (1, 'blocked')") }
+            try second.transaction { () throws(SQLiteError) in try second.execute("INSERT INTO t (id, v) VALUES (1, 'blocked')") }
         }
         let waited = ContinuousClock.now - started
         #expect(error.isBusy)
@@ -333,7 +334,7 @@ struct SQLiteLayerTests {
         #expect(!second.isInTransaction)
 
         try first.execute("COMMIT")
-        try second.transaction { try second.execute("INSERT INTO t (id, v) VALUES (1, 'after')") }
+        try second.transaction { () throws(SQLiteError) in try second.execute("INSERT INTO t (id, v) VALUES (1, 'after')") }
         #expect(try first.scalar("SELECT v FROM t WHERE id = 1") == .text("after"))
     }
 }

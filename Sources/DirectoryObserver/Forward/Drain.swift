@@ -33,8 +33,7 @@ public enum Drain {
             switch forwarder.round() {
             case .idle:
                 writer.flush()
-                let dead = (try? store.connection.integer("SELECT count(*) FROM events WHERE state = 'dead'")) ?? 0
-                return Outcome(settled: settled, dead: Int(dead))
+                return Outcome(settled: settled, dead: (try? store.deadCount()) ?? 0)
             case .progress(let count):
                 settled += count
                 unavailableSince = nil

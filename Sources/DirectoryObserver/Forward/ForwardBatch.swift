@@ -59,57 +59,57 @@ struct ForwardBatch {
     static func read(
         from store: OutboxStore, queue: String, afterID: Int64, limit: Int, storage: Storage = Storage()
     ) throws(SQLiteError) -> ForwardBatch? {
-        let select = try store.statement(
-            """
-            SELECT id, counter, directory, filename, event, event_timestamp, created_at FROM events
-            INDEXED BY events_by_queue_state WHERE \(OutboxStore.pendingAfter) ORDER BY id LIMIT ?3
-            """)
-        defer { select.reset() }
-        try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])
-        guard try select.step() else { return nil }
-        let counter = select.optionalText(1)
-        var batch = ForwardBatch(queue: queue, counter: counter, storage: storage)
-        batch.storage.events.reserveCapacity(limit)
-        batch.storage.encoded.reserveCapacity(limit * 200)
-        let counterBytes = counter.map { Array($0.utf8) }
+        var batch: ForwardBatch?
+        var counterBytes: [UInt8]?
         var message: [UInt8] = []
         var lastTimestamp = 0.0
-        repeat {
-            if batch.events.count > 0 {
+        _ = try store.visitPending(queue: queue, afterID: afterID, limit: limit) { row in
+            if batch == nil {
+                let counter = row.counter
+                var first = ForwardBatch(queue: queue, counter: counter, storage: storage)
+                first.storage.events.reserveCapacity(limit)
+                first.storage.encoded.reserveCapacity(limit * 200)
+                batch = first
+                counterBytes = counter.map { Array($0.utf8) }
+            } else {
                 let sameCounter =
-                    select.isNull(1)
-                    ? counterBytes == nil
-                    : select.withBytes(1) { bytes in counterBytes.map { bytes.elementsEqual($0) } ?? false }
-                if !sameCounter { break }
+                    row.hasCounter
+                    ? row.withCounter { bytes in counterBytes.map { bytes.elementsEqual($0) } ?? false }
+                    : counterBytes == nil
+                if !sameCounter { return false }
             }
-            let id = select.int64(0)
-            let kind: EventKind = select.withBytes(4) { $0.elementsEqual("exists".utf8) } ? .exists : .created
-            let timestamp = select.double(5)
-            message.removeAll(keepingCapacity: true)
-            select.withBytes(2) { directory in
-                select.withBytes(3) { filename in
-                    EventMessage.append(
-                        directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp,
-                        to: &message)
-                    // Only the last event's fingerprint is sent: keep its name, format it once at the end.
-                    batch.storage.lastFingerprint.removeAll(keepingCapacity: true)
-                    batch.storage.lastFingerprint.append(contentsOf: filename)
-                }
-            }
-            let start = batch.storage.encoded.count
-            RESPCommands.appendBulk(id, to: &batch.storage.encoded)
-            message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &batch.storage.encoded) }
-            let file = kind == .exists ? FileLocation(directory: select.text(2), name: select.blob(3)) : nil
-            batch.storage.events.append(
-                Event(
-                    id: id, kind: kind, arguments: start..<batch.storage.encoded.count, file: file,
-                    committedAt: select.double(6)))
-            lastTimestamp = timestamp
-        } while try select.step()
+            batch?.append(row, message: &message)
+            lastTimestamp = row.timestamp
+            return true
+        }
+        guard var batch, let last = batch.events.last else { return nil }
         let name = batch.storage.lastFingerprint
-        MessageFingerprint.append(
-            id: batch.events.last!.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
+        MessageFingerprint.append(id: last.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
         return batch
+    }
+
+    /// Encodes one event for the wire and keeps what the round needs of it. `message` is scratch space.
+    private mutating func append(_ row: PendingEventRow, message: inout [UInt8]) {
+        let id = row.id
+        let kind = row.kind
+        let timestamp = row.timestamp
+        message.removeAll(keepingCapacity: true)
+        row.withDirectory { directory in
+            row.withFilename { filename in
+                EventMessage.append(
+                    directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp, to: &message)
+                // Only the last event's fingerprint is sent: keep its name, format it once at the end.
+                storage.lastFingerprint.removeAll(keepingCapacity: true)
+                storage.lastFingerprint.append(contentsOf: filename)
+            }
+        }
+        let start = storage.encoded.count
+        RESPCommands.appendBulk(id, to: &storage.encoded)
+        message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &storage.encoded) }
+        let file = kind == .exists ? FileLocation(directory: row.directory, name: row.filename) : nil
+        storage.events.append(
+            Event(
+                id: id, kind: kind, arguments: start..<storage.encoded.count, file: file, committedAt: row.committedAt))
     }
 
     /// SPEC §5 at forward time: an `exists` event is skipped when its file is gone, or when pushing it would

@@ -38,29 +38,36 @@ public enum OutboxFile {
             try create(path: path)
         }
         try checkRegularFile(path: path)
-        let connection: SQLiteConnection
-        do {
-            connection = try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
-            try checkHeader(try connection.readFileHeader(), path: path)
-            if access != .inspect && connection.isReadOnly {
-                throw OutboxError(path: path, reason: .notWritable("the file"))
-            }
-            try checkVersion(connection, path: path, migrate: access == .daemon, upgrading: upgrading)
-            if access == .daemon, let problem = try quickCheckProblem(connection) {
-                throw OutboxError(path: path, reason: .integrity(problem))
-            }
-            if access != .inspect {
-                try useWriteAheadLog(connection, path: path)
+        let connection = try sqlite(path) { () throws(SQLiteError) in
+            try SQLiteConnection(path: path, mode: access == .inspect ? .readOnly : .readWrite)
+        }
+        try checkHeader(try sqlite(path) { () throws(SQLiteError) in try connection.readFileHeader() }, path: path)
+        if access != .inspect && connection.isReadOnly {
+            throw OutboxError(path: path, reason: .notWritable("the file"))
+        }
+        try checkVersion(connection, path: path, migrate: access == .daemon, upgrading: upgrading)
+        if access == .daemon,
+            let problem = try sqlite(path, { () throws(SQLiteError) in try quickCheckProblem(connection) })
+        {
+            throw OutboxError(path: path, reason: .integrity(problem))
+        }
+        if access != .inspect {
+            try useWriteAheadLog(connection, path: path)
+            try sqlite(path) { () throws(SQLiteError) in
                 try connection.execute("PRAGMA synchronous=\(sync == .full ? "FULL" : "NORMAL")")
             }
-        } catch let error as OutboxError {
-            throw error
-        } catch let error as SQLiteError {
-            throw OutboxError(path: path, reason: error.isNotADatabase ? .notSQLite : .sqlite(error))
-        } catch {
-            preconditionFailure("unexpected error \(error)")
         }
         return connection
+    }
+
+    /// Runs `body` and names the outbox in its error: a file SQLite cannot read as a database is not an
+    /// outbox; any other SQLite failure is reported as such.
+    private static func sqlite<T>(_ path: String, _ body: () throws(SQLiteError) -> T) throws(OutboxError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw OutboxError(path: path, reason: error.isNotADatabase ? .notSQLite : .sqlite(error))
+        }
     }
 
     /// The outbox's UUID, given to it when it was created.
@@ -112,16 +119,19 @@ public enum OutboxFile {
 
     /// Puts the file in WAL mode when it is not (a restored `VACUUM INTO` copy comes in rollback-journal
     /// mode) and caps the log's size.
-    private static func useWriteAheadLog(_ connection: SQLiteConnection, path: String) throws {
-        try connection.execute("PRAGMA journal_size_limit=\(journalSizeLimit)")
-        guard case .text(let mode) = try connection.scalar("PRAGMA journal_mode"), mode.lowercased() != "wal" else {
-            return
+    private static func useWriteAheadLog(_ connection: SQLiteConnection, path: String) throws(OutboxError) {
+        let (was, now) = try sqlite(path) { () throws(SQLiteError) -> (SQLiteValue?, SQLiteValue?) in
+            try connection.execute("PRAGMA journal_size_limit=\(journalSizeLimit)")
+            let was = try connection.scalar("PRAGMA journal_mode")
+            guard case .text(let mode) = was, mode.lowercased() != "wal" else { return (was, was) }
+            return (was, try connection.scalar("PRAGMA journal_mode=WAL"))
         }
-        guard case .text(let now) = try connection.scalar("PRAGMA journal_mode=WAL"), now.lowercased() == "wal" else {
-            throw OutboxError(
-                path: path,
-                reason: .refused("cannot switch from journal mode \(mode) to WAL (another process has the file open?)"))
-        }
+        guard case .text(let mode) = now, mode.lowercased() != "wal" else { return }
+        let previous: String
+        if case .text(let text) = was { previous = text } else { previous = "unknown" }
+        throw OutboxError(
+            path: path,
+            reason: .refused("cannot switch from journal mode \(previous) to WAL (another process has the file open?)"))
     }
 
     /// The first problem `PRAGMA quick_check` reports, on one line, or nil when it answers `ok`. SQLite
@@ -136,8 +146,8 @@ public enum OutboxFile {
 
     private static func checkVersion(
         _ connection: SQLiteConnection, path: String, migrate: Bool, upgrading: (Int, Int) -> Void
-    ) throws {
-        let version = try schemaVersion(of: connection)
+    ) throws(OutboxError) {
+        let version = try sqlite(path) { () throws(SQLiteError) in try schemaVersion(of: connection) }
         guard version <= Migrations.latestVersion else {
             throw OutboxError(path: path, reason: .newerSchema(found: version, known: Migrations.latestVersion))
         }
@@ -148,14 +158,16 @@ public enum OutboxFile {
             throw OutboxError(path: path, reason: .olderSchema(found: version, known: Migrations.latestVersion))
         }
         upgrading(version, Migrations.latestVersion)
-        try connection.transaction {
-            try apply(Migrations.steps.filter { $0.version > version }, to: connection)
+        try sqlite(path) { () throws(SQLiteError) in
+            try connection.transaction { () throws(SQLiteError) in
+                try apply(Migrations.steps.filter { $0.version > version }, to: connection)
+            }
         }
     }
 
     /// Runs migrations in order and records the last one in `user_version`; the caller holds the
     /// transaction.
-    private static func apply(_ steps: [Migrations.Step], to connection: SQLiteConnection) throws {
+    private static func apply(_ steps: [Migrations.Step], to connection: SQLiteConnection) throws(SQLiteError) {
         for step in steps {
             try connection.execute(step.sql)
             try connection.execute("PRAGMA user_version = \(step.version)")
@@ -202,7 +214,7 @@ public enum OutboxFile {
         unlink(temporary + "-shm")
         do {
             let connection = try SQLiteConnection(path: temporary, mode: .readWriteCreate)
-            try connection.transaction {
+            try connection.transaction { () throws(SQLiteError) in
                 try connection.execute("PRAGMA application_id = \(Migrations.applicationID)")
                 try apply(Migrations.steps, to: connection)
                 let insert = try connection.prepare("INSERT INTO outbox_meta (key, value) VALUES (?, ?)")

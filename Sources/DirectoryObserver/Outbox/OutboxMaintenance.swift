@@ -153,11 +153,9 @@ public final class OutboxMaintenance {
     /// Runs `body` in one short `BEGIN IMMEDIATE` transaction (rolled back on error) and maps SQLite errors.
     private func writing<T>(_ body: () throws(SQLiteError) -> T) throws(OutboxError) -> T {
         do {
-            return try store.connection.transaction { try body() }
-        } catch let error as SQLiteError {
-            throw OutboxError(path: path, reason: .sqlite(error))
+            return try store.connection.transaction(body)
         } catch {
-            preconditionFailure("unexpected error \(error)")
+            throw OutboxError(path: path, reason: .sqlite(error))
         }
     }
 }

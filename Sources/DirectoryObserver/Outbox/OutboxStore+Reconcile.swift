@@ -33,7 +33,7 @@ extension OutboxStore {
     public func reopenDeliveries(
         queue: String, above found: Int64, at time: Double, isGone: (String, [UInt8]) -> Bool
     ) throws -> Reopened {
-        try connection.transaction { () throws -> Reopened in
+        try connection.transaction { () throws(SQLiteError) -> Reopened in
             let delivered = try deliveredThrough(queue: queue)
             // Rows of schema 1 kept their own 'delivered' state.
             try statement(
@@ -86,7 +86,7 @@ extension OutboxStore {
     /// the id counter moves past them, and the queue is recorded delivered through `watermark`, so the
     /// delivery script takes the queue's next batch. Returns how many events got new ids.
     public func renumberPending(queue: String, above watermark: Int64, at time: Double) throws -> Int {
-        try connection.transaction { () throws -> Int in
+        try connection.transaction { () throws(SQLiteError) -> Int in
             let delivered = try deliveredThrough(queue: queue)
             let highest = max(try highestIDEverIssued(), watermark)
             var moved = 0

@@ -5,7 +5,7 @@ extension OutboxStore {
     /// event up to Redis's watermark delivered; a skipped event must not read as delivered then.
     public func recordSkips(_ skipped: [SkippedEvent], at time: Double) throws {
         guard !skipped.isEmpty else { return }
-        try connection.transaction { () throws -> Void in
+        try connection.transaction { () throws(SQLiteError) -> Void in
             let skip = try statement(
                 """
                 UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ?

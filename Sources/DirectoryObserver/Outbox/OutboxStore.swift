@@ -251,8 +251,8 @@ public final class OutboxStore {
     /// skip-scan), one probe above its last delivery. Cheap however many events the outbox holds.
     ///
     /// Queries on events say `INDEXED BY events_by_queue_state`: the outbox is never ANALYZEd, and without
-    /// statistics SQLite may pick a plan that walks every row (such scans once made draining a
-    /// 1,000,000-event backlog quadratic).
+    /// statistics SQLite may pick a plan that walks every row, which would make draining a large backlog
+    /// quadratic.
     public func queuesWithPending() throws(SQLiteError) -> [String] {
         var queues: [String] = []
         for queue in try distinctQueues(in: "events") where try oldestPendingID(queue: queue) != nil {

@@ -51,8 +51,13 @@ struct SpooledListing {
         chunk = names
         let started = progress
         let (request, maxPending) = (self.request, self.maxPending)
-        let next = try store.connection.transaction {
-            var next = try started ?? store.startListing(request, maxPending: maxPending)
+        let next = try store.connection.transaction { () throws(SQLiteError) in
+            var next: ListingProgress
+            if let started {
+                next = started
+            } else {
+                next = try store.startListing(request, maxPending: maxPending)
+            }
             try store.insertListingChunk(names, of: request, progress: &next, createdAt: createdAt)
             return next
         }

@@ -57,6 +57,9 @@ public final class SQLiteConnection {
     }
 
     private var db: OpaquePointer {
+        // Unreachable from outside input: only a connection's owner closes it, as the last thing it does
+        // with it (the writer and forwarder threads on their way out, a command before it exits), and
+        // nothing else holds a non-Sendable connection. A use after that is a bug in this package.
         guard let handle else { preconditionFailure("SQLite connection used after close()") }
         return handle
     }
@@ -90,9 +93,10 @@ public final class SQLiteConnection {
         return 0
     }
 
-    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; any error thrown rolls back and is rethrown.
-    /// Never hold a transaction across an `await`: `body` is synchronous for that reason.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; an error thrown by `body` or by the commit rolls back
+    /// and is rethrown. The body fails only with SQLite errors, so a caller's `catch` is exhaustive. Never
+    /// hold a transaction across an `await`: `body` is synchronous for that reason.
+    public func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()

@@ -5,7 +5,7 @@ import CDirObsSQLite
 /// and hiredis libraries it runs with, on one line.
 public enum ProductVersion {
     /// This release of directory_observer; bumped when a release is tagged.
-    public static let release = "0.14.0"
+    public static let release = "0.5.0"
 
     /// The SQLite library loaded at run time (`sqlite3_libversion`).
     public static var sqlite: String { String(cString: sqlite3_libversion()) }
@@ -13,7 +13,7 @@ public enum ProductVersion {
     /// The hiredis headers built against; Debian's soname (`libhiredis.so.0.14`) pins the library to them.
     public static var hiredis: String { "\(HIREDIS_MAJOR).\(HIREDIS_MINOR).\(HIREDIS_PATCH)" }
 
-    /// `directory_observer 0.14.0 (outbox schema 3, SQLite 3.40.1, hiredis 0.14.1)`.
+    /// For example `directory_observer 0.5.0 (outbox schema 2, SQLite 3.40.1, hiredis 0.14.1)`.
     public static var line: String {
         "directory_observer \(release) (outbox schema \(Migrations.latestVersion), SQLite \(sqlite), hiredis \(hiredis))"
     }

@@ -1,11 +1,13 @@
 import Glibc
 import Logging
 
-/// A swift-log handler that writes one line per message:
-/// `2026-11-25T10:00:00.123456Z info message key=value …` (UTC, microseconds), metadata sorted by key.
+/// A swift-log handler that writes one line per message, in the chosen `LogFormat`: `plain`,
+/// `2026-11-25T10:00:00.123456Z info message key=value …` (UTC, microseconds, metadata sorted by key), or
+/// `json` (see `JSONLogLine`). Each line goes to the destination in one write.
 struct LineLogHandler: LogHandler {
     let destination: LogDestination
     var logLevel: Logger.Level
+    var format: LogFormat = .plain
     var metadata: Logger.Metadata = [:]
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -16,12 +18,18 @@ struct LineLogHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        var line = Self.timestamp() + " " + event.level.rawValue + " " + event.message.description
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(Self.quoted("\(value)"))"
+        switch format {
+        case .plain: destination.write(Self.plainLine(event, merged))
+        case .json: destination.write(JSONLogLine.render(event, merged, timestamp: Self.timestamp()))
         }
-        line += "\n"
-        destination.write(line)
+    }
+
+    private static func plainLine(_ event: LogEvent, _ merged: Logger.Metadata) -> String {
+        var line = timestamp() + " " + event.level.rawValue + " " + event.message.description
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(quoted("\(value)"))"
+        }
+        return line + "\n"
     }
 
     /// Values with spaces or quotes are quoted so a line stays parseable; newlines never split a line.

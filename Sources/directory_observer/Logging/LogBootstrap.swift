@@ -7,10 +7,7 @@ enum LogBootstrap {
         -> LogDestination
     {
         let destination = try LogDestination(path: path)
-        switch format {
-        case .plain: LoggingSystem.bootstrap { _ in LineLogHandler(destination: destination, logLevel: level) }
-        case .json: LoggingSystem.bootstrap { _ in JSONLogHandler(destination: destination, logLevel: level) }
-        }
+        LoggingSystem.bootstrap { _ in LineLogHandler(destination: destination, logLevel: level, format: format) }
         return destination
     }
 }

@@ -16,7 +16,7 @@ enum OutboxFiles {
     /// Creates the outbox at `path` with `rows` (ids 1, 2, … in order), closed when this returns.
     static func create(_ path: String, rows: [Row]) throws {
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon))
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             for row in rows {
                 let id = try store.insert(
                     NewEvent(

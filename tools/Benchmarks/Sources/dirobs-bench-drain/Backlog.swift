@@ -20,7 +20,7 @@ func buildBacklog(path: String, count: Int) throws -> Double {
     var next = 0
     while next < count {
         let end = min(next + 100_000, count)
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             for index in next..<end {
                 let first = index % 2 == 0
                 let event = NewEvent(

@@ -55,7 +55,7 @@ extension OutboxBenchmark {
     /// delivers a backlog: 4096 events a batch.
     private func fillDelivered(path: String, settled: Double) throws {
         let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon, sync: .normal))
-        try store.connection.transaction {
+        try store.connection.transaction { () throws(SQLiteError) in
             let fill = try store.connection.prepare(
                 """
                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)

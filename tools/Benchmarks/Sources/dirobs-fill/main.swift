@@ -21,7 +21,7 @@ do {
     let store = OutboxStore(connection: try OutboxFile.open(path: path, access: .daemon, sync: .normal))
     let queues = ["bench:a", "bench:b", "bench:c"]
     let start = Clock.now() - Double(count) * 0.001
-    try store.connection.transaction {
+    try store.connection.transaction { () throws(SQLiteError) in
         for index in 0..<count {
             let timestamp = start + Double(index) * 0.001
             let event = NewEvent(
