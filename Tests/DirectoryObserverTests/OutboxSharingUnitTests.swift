@@ -89,6 +89,6 @@ struct OutboxSharingUnitTests {
         }
         #expect(answered.wait(timeout: .now() + 5) == .success)
         #expect(committed.withLock { $0 } == false)
-        #expect(writer.markDelivered(queue: "q", upTo: 10) == 0)
+        #expect(writer.markDelivered(queue: "q", upTo: 10, timeout: 10) == 0)
     }
 }

@@ -147,4 +147,27 @@ struct ForwarderConnectionTests {
         #expect(elapsed >= timeout * 0.9 && elapsed < timeout * 2 + 1, "took \(elapsed) s")
         #expect(try fixture.count(.pending) == 10)
     }
+
+    @Test("drain held by a configuration refusal (NOPERM on the queue) fails after the timeout, naming the fix")
+    func drainHeldByRefusal() throws {
+        let server = try RedisServer(password: "admin-secret")
+        try server.command("ACL", "SETUSER", "forwarder", "on", ">pushing-secret", "~*", "&*", "+@all", "-lpush")
+        let fixture = try ForwarderFixture()
+        _ = try fixture.appendJobs(count: 5)
+        let settings = fixture.settings(
+            server, timeout: 1, retry: RetrySettings(initial: 0.05, maximum: 0.2),
+            redis: RedisSettings(endpoint: server.endpoint, username: "forwarder", password: "pushing-secret"))
+        let started = Clock.monotonic()
+        let error = try #require(throws: DrainError.self) {
+            try Drain.run(settings: settings, writer: fixture.writer, logger: fixture.logger)
+        }
+        guard case .refused = error else {
+            Issue.record("expected a configuration refusal, got \(error)")
+            return
+        }
+        #expect(error.description.contains("fix:"))
+        #expect(Clock.monotonic() - started < 10)
+        #expect(try fixture.count(.pending) == 5)
+        #expect(try fixture.count(.dead) == 0)
+    }
 }

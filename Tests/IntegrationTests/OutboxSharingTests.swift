@@ -130,6 +130,8 @@ struct OutboxSharingTests {
         case replaced
         /// The write-ahead log unlinked (what a tool that wrongly believed it was last used to do).
         case logRemoved
+        /// The shared-memory index unlinked (a cleanup job): the next process would build its own.
+        case sharedMemoryRemoved
     }
 
     @Test("an outbox removed or replaced under the daemon: one error line, exit 75, nothing committed to the orphan",
@@ -154,6 +156,8 @@ struct OutboxSharingTests {
             try Files.rename(copy, path)
         case .logRemoved:
             unlink(path + "-wal")
+        case .sharedMemoryRemoved:
+            unlink(path + "-shm")
         }
         try Self.createFiles(["second"], in: setup.watched)
         #expect(try await daemon.exitStatus(within: 10) == 75)
@@ -163,6 +167,27 @@ struct OutboxSharingTests {
         if detachment == .movedAway {
             #expect(try OutboxRows.all(in: moved).map(\.filename) == ["first"])
         }
+    }
+
+    @Test("an outbox path that is a symbolic link works: the log and its index are beside the link's target")
+    func symlinkedOutbox() async throws {
+        let server = try RedisServer()
+        let storage = try TemporaryDirectory(prefix: "dirobs-outbox-target")
+        let target = storage.appending("real.outbox.sqlite3")
+        let setup = try DaemonSetup(port: server.port, outboxPath: storage.appending("link.outbox.sqlite3"))
+        // A first daemon creates the outbox at the target; then the configured path becomes a link to it.
+        let direct = try DaemonSetup(port: server.port, outboxPath: target)
+        let creator = try await direct.start()
+        creator.send(SIGTERM)
+        _ = try await creator.exitStatus(within: 5)
+        try FileManager.default.createSymbolicLink(atPath: setup.outboxPath, withDestinationPath: target)
+
+        let daemon = try await setup.start()
+        try Self.createFiles(["through-link"], in: setup.watched)
+        #expect(try await eventually(within: 10) { try Self.createdNames(server) == ["through-link"] ? true : nil } != nil)
+        #expect(FileManager.default.fileExists(atPath: target + "-wal"))
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exitStatus(within: 5) == 0)
     }
 
     @Test("after a backlog drains, the write-ahead log is back under 1 MiB and size_bytes below its peak")

@@ -88,7 +88,7 @@ struct ReconciliationTests {
     func lostWritesResend() throws {
         let (fixture, store, rows) = try outbox(count: 10)
         defer { try? store.close() }
-        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[7].id) == 8)
+        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[7].id, timeout: 10) == 8)
         // A consumer took two of the files since.
         for row in [rows[4], rows[6]] {
             _ = Self.path(fixture.watched, row.filename).withUnsafeBufferPointer {
@@ -118,7 +118,7 @@ struct ReconciliationTests {
     func lostWritesMissingAndIgnore() throws {
         let (fixture, store, rows) = try outbox(count: 5)
         defer { try? store.close() }
-        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[4].id) == 5)
+        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[4].id, timeout: 10) == 5)
         let ignored = try reconciliation(fixture, store, .ignore).settle(
             queue: "jobs", expected: rows[4].id, found: nil, fingerprint: nil)
         #expect(ignored.expected == rows[4].id)
@@ -136,7 +136,7 @@ struct ReconciliationTests {
     func diverged() throws {
         let (fixture, store, rows) = try outbox(count: 6)
         defer { try? store.close() }
-        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[0].id) == 1)
+        #expect(fixture.writer.markDelivered(queue: "jobs", upTo: rows[0].id, timeout: 10) == 1)
         let watermark = rows[5].id + 100
         let settlement = try reconciliation(fixture, store).settle(
             queue: "jobs", expected: rows[0].id, found: watermark, fingerprint: Array("foreign".utf8))

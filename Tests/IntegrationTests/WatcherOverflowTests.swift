@@ -82,7 +82,7 @@ struct WatcherOverflowTests {
         var lastGrowth = Clock.monotonic()
         let deadline = Clock.monotonic() + 60
         while Clock.monotonic() < deadline {
-            harness.writer.flush(timeout: 30)
+            harness.writer.flush(timeout: 30, includingListings: true)
             let now = try OutboxRows.count(in: harness.outboxPath)
             if now != count {
                 count = now
@@ -92,7 +92,7 @@ struct WatcherOverflowTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         // Anything a last overflow listing still had in flight.
-        harness.writer.flush(timeout: 30)
+        harness.writer.flush(timeout: 30, includingListings: true)
 
         let connection = try OutboxFile.open(path: harness.outboxPath, access: .inspect)
         var outcome = Outcome()

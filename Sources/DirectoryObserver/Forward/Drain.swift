@@ -29,6 +29,17 @@ public enum Drain {
             settings: settings, store: store, writer: writer, board: QueueLengthBoard(), logger: logger)
         var settled = 0
         var unavailableSince: Double?
+        // Since when a queue held by a configuration refusal has kept the drain from finishing.
+        var heldSince: Double?
+        func checkHeld() throws(DrainError) {
+            guard let refusal = forwarder.configurationRefusal else {
+                heldSince = nil
+                return
+            }
+            let since = heldSince ?? Clock.monotonic()
+            heldSince = since
+            if Clock.monotonic() - since >= settings.timeout { throw DrainError.refused(refusal) }
+        }
         while true {
             switch forwarder.round() {
             case .idle:
@@ -37,8 +48,10 @@ public enum Drain {
             case .progress(let count):
                 settled += count
                 unavailableSince = nil
+                if count == 0 { try checkHeld() }
             case .waiting(let until):
-                usleepSeconds(until - Clock.monotonic())
+                try checkHeld()
+                usleepSeconds(min(until - Clock.monotonic(), settings.timeout))
             case .unavailable:
                 let since = unavailableSince ?? Clock.monotonic()
                 unavailableSince = since
@@ -62,11 +75,14 @@ public enum Drain {
 /// Why a drain failed.
 public enum DrainError: Error, CustomStringConvertible, Sendable {
     case redis(RedisError)
+    /// Redis refused a queue's events for a reason only a configuration change fixes.
+    case refused(RedisError)
     case outbox(OutboxError)
 
     public var description: String {
         switch self {
         case .redis(let error): return "drain stopped: Redis could not be reached in time: \(error)"
+        case .refused(let error): return "drain stopped: Redis refuses a queue's events: \(error); fix: \(error.fix)"
         case .outbox(let error): return "drain stopped: \(error)"
         }
     }

@@ -62,6 +62,8 @@ final class Forwarder {
     private var outboxFailing = false
     /// The last error that made Redis unavailable, for `drain`'s message.
     var lastError: RedisError?
+    /// The configuration refusal holding a queue now (`NOPERM`, `MOVED`, …), nil when no queue is held.
+    private(set) var configurationRefusal: RedisError?
 
     /// Why a queue waits: its batch failed (attempts counted), or Redis refuses the queue's keys until a
     /// person changes something (no attempt counted).
@@ -275,7 +277,8 @@ final class Forwarder {
         cursors[batch.queue] = batch.ids.upperBound
         connectBackoff.reset()
         recovered()
-        if queueRetries.removeValue(forKey: batch.queue) != nil {
+        if let retry = queueRetries.removeValue(forKey: batch.queue) {
+            if retry.held && !queueRetries.values.contains(where: \.held) { configurationRefusal = nil }
             logger.info("queue accepts events again", metadata: ["redis.queue": "\(batch.queue)"])
         }
         logger.debug(
@@ -329,8 +332,10 @@ final class Forwarder {
     /// An error of the batch itself: one more attempt for its events, `dead` at `max_attempts`, and a
     /// backoff for that queue alone while the others keep flowing. Returns how many went dead.
     private func failed(_ batch: ForwardBatch, error text: String) -> Int {
-        let dead = writer.recordFailure(
-            queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts)
+        let dead =
+            writer.recordFailure(
+                queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts,
+                timeout: settings.timeout) ?? 0
         var retry =
             queueRetries[batch.queue]
             ?? QueueRetry(
@@ -361,6 +366,7 @@ final class Forwarder {
                 "Redis refuses this queue's keys; events wait until the configuration is fixed",
                 metadata: ["redis.queue": "\(queue)", "error": "\(error.detail)", "fix": "\(error.fix)"])
         }
+        configurationRefusal = error
         queueRetries[queue] = QueueRetry(
             notBefore: Clock.monotonic() + settings.retry.maximum,
             backoff: Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum), held: true)

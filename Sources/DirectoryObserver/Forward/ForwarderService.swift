@@ -26,7 +26,7 @@ public final class ForwarderService: Sendable {
         // which is its only user from then on.
         let connection = try OutboxFile.open(path: writer.path, access: .modify)
         do {
-            outboxChanges = try FileChangeSignal(path: writer.path + "-wal", raising: work)
+            outboxChanges = try FileChangeSignal(path: connection.writeAheadLogPath, raising: work)
         } catch {
             throw OutboxError(path: writer.path, reason: .system(error))
         }

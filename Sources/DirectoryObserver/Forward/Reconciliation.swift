@@ -80,7 +80,9 @@ final class Reconciliation {
         case .inStep:
             return Settlement(expected: expected)
         case .crashWindow(let through):
-            let changed = writer.markDelivered(queue: queue, upTo: through)
+            guard let changed = writer.markDelivered(queue: queue, upTo: through, timeout: flushTimeout) else {
+                throw ReconciliationError(path: writer.path)
+            }
             if changed > 0 {
                 logger.info(
                     "events found in Redis marked delivered",

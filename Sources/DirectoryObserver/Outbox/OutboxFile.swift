@@ -226,8 +226,7 @@ public enum OutboxFile {
             try connection.close()
         } catch {
             unlink(temporary)
-            if let error = error as? SQLiteError { throw OutboxError(path: path, reason: .sqlite(error)) }
-            throw OutboxError(path: path, reason: .refused("cannot create: \(error)"))
+            throw OutboxError(path: path, reason: .sqlite(error))
         }
         let fd = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {

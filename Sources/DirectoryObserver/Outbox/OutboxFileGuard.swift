@@ -2,13 +2,17 @@ import Glibc
 
 /// Proves, before the daemon commits, that the files its connection writes are still the outbox at the
 /// configured path: the main file neither unlinked nor replaced (SQLite compares the path's inode with
-/// the file it has open) and the write-ahead log still the one at `<path>-wal`. Someone who removes,
+/// the file it has open), and the write-ahead log and its shared-memory index still the ones it opened
+/// (another process that found no `-shm` would build its own and write over the same log). Someone who removes,
 /// moves or restores the outbox under a running daemon would otherwise leave it committing to files no
-/// other process can see, and those events would be lost with the daemon. It checks with two `stat`
+/// other process can see, and those events would be lost with the daemon. It checks with three `stat`
 /// calls and opens no descriptor. Not Sendable: it belongs to the writer thread with its connection.
 struct OutboxFileGuard {
     private let path: String
+    private let writeAheadLogPath: String
+    private let sharedMemoryPath: String
     private let writeAheadLog: FileIdentity?
+    private let sharedMemory: FileIdentity?
 
     /// A file's identity: the device and inode a path named when it was looked at.
     private struct FileIdentity: Equatable {
@@ -23,11 +27,15 @@ struct OutboxFileGuard {
         }
     }
 
-    /// Records the write-ahead log that `connection` has open now; call it once the connection has read
-    /// the file (SQLite opens the log with the first read).
-    init(path: String) {
+    /// Records the write-ahead log and shared-memory index `connection` has open now; call it once the
+    /// connection has read the file (SQLite opens both with the first read). Their names come from SQLite,
+    /// which puts them beside the file a symbolic link at `path` resolves to.
+    init(path: String, connection: SQLiteConnection) {
         self.path = path
-        writeAheadLog = FileIdentity(path: path + "-wal")
+        writeAheadLogPath = connection.writeAheadLogPath
+        sharedMemoryPath = String(writeAheadLogPath.dropLast(4)) + "-shm"
+        writeAheadLog = FileIdentity(path: writeAheadLogPath)
+        sharedMemory = FileIdentity(path: sharedMemoryPath)
     }
 
     /// Throws `.detached` when the outbox at the path is no longer the one `connection` writes.
@@ -41,9 +49,13 @@ struct OutboxFileGuard {
         if moved {
             throw OutboxError(path: path, reason: .detached("the file at the path was removed or replaced"))
         }
-        if let writeAheadLog, FileIdentity(path: path + "-wal") != writeAheadLog {
+        if let writeAheadLog, FileIdentity(path: writeAheadLogPath) != writeAheadLog {
             throw OutboxError(
-                path: path, reason: .detached("its write-ahead log \(path)-wal was removed or replaced"))
+                path: path, reason: .detached("its write-ahead log \(writeAheadLogPath) was removed or replaced"))
+        }
+        if let sharedMemory, FileIdentity(path: sharedMemoryPath) != sharedMemory {
+            throw OutboxError(
+                path: path, reason: .detached("its shared-memory index \(sharedMemoryPath) was removed or replaced"))
         }
     }
 }

@@ -23,7 +23,9 @@ public final class OutboxWriter: Sendable {
         case deliveredUpTo(queue: String, id: Int64, completion: @Sendable (Int) -> Void)
         case failure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int,
             completion: @Sendable (Int) -> Void)
-        case barrier(@Sendable () -> Void)
+        /// Completes once everything handed in before it is committed; with `afterListings`, once the
+        /// spooled listings handed in before it are applied too.
+        case barrier(afterListings: Bool, @Sendable () -> Void)
 
         var eventCount: Int {
             if case .append(let events, _) = self { return events.count }
@@ -150,36 +152,42 @@ public final class OutboxWriter: Sendable {
     }
 
     /// Marks delivered every pending event of `queue` up to the Redis watermark `id`; blocks until committed
-    /// and returns how many events it delivered.
-    public func markDelivered(queue: String, upTo id: Int64) -> Int {
+    /// and returns how many events it delivered, or nil when `timeout` seconds passed first (commits are
+    /// failing, or another process holds the outbox): the request stays queued and is committed later.
+    /// The wait is bounded so that a forwarder never waits on the writer past its own stop.
+    public func markDelivered(queue: String, upTo id: Int64, timeout: Double) -> Int? {
         let done = DispatchSemaphore(value: 0)
         let changed = Mutex(0)
         submit(.deliveredUpTo(queue: queue, id: id) { count in
             changed.withLock { $0 = count }
             done.signal()
         })
-        done.wait()
+        guard done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success else { return nil }
         return changed.withLock { $0 }
     }
 
-    /// Counts a failed try for a batch; blocks until committed and returns how many events went `dead`.
-    public func recordFailure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int) -> Int {
+    /// Counts a failed try for a batch; blocks until committed and returns how many events went `dead`, or
+    /// nil when `timeout` seconds passed first (the request stays queued and is committed later).
+    public func recordFailure(
+        queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int, timeout: Double
+    ) -> Int? {
         let done = DispatchSemaphore(value: 0)
         let dead = Mutex(0)
         submit(.failure(queue: queue, ids: ids, error: error, maxAttempts: maxAttempts) { count in
             dead.withLock { $0 = count }
             done.signal()
         })
-        done.wait()
+        guard done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success else { return nil }
         return dead.withLock { $0 }
     }
 
-    /// Blocks until everything handed in before this call is committed, or `timeout` seconds pass.
-    /// Returns true when it was committed.
+    /// Blocks until everything handed in before this call is committed, or `timeout` seconds pass; with
+    /// `includingListings`, also until the spooled listings handed in before it are applied (a large one
+    /// takes many transactions). Returns true when it was committed.
     @discardableResult
-    public func flush(timeout: Double = 60) -> Bool {
+    public func flush(timeout: Double = 60, includingListings: Bool = false) -> Bool {
         let done = DispatchSemaphore(value: 0)
-        submit(.barrier { done.signal() })
+        submit(.barrier(afterListings: includingListings) { done.signal() })
         return done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success
     }
 
@@ -237,7 +245,7 @@ public final class OutboxWriter: Sendable {
 
     private func run(_ store: OutboxStore) {
         // The connection has read the file by now, so SQLite has its write-ahead log open.
-        let fileGuard = OutboxFileGuard(path: path)
+        let fileGuard = OutboxFileGuard(path: path, connection: store.connection)
         var retained: [Request] = []
         var failingSince: Double?
         var busySince: Double?
@@ -350,6 +358,10 @@ public final class OutboxWriter: Sendable {
                             metadata: ["outbox.path": "\(path)"])
                     }
                 case .failed(let error):
+                    // Retrying a failed commit is the writer doing its job (SPEC §6: a full disk does not
+                    // stop the daemon), so the watchdog keeps being fed; waiting on another process's
+                    // transaction (`.busy`) is not progress (SPEC §9).
+                    metrics.writerBeat.progressed()
                     if failingSince == nil {
                         failingSince = Clock.monotonic()
                         metrics.health.outboxFailing("\(error)")
@@ -392,7 +404,8 @@ public final class OutboxWriter: Sendable {
     /// writer tries again `idleBeforeLogTruncation` later).
     private func truncateLogIfLarge(_ store: OutboxStore) -> Bool {
         var info = stat()
-        guard stat(path + "-wal", &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit else { return true }
+        guard stat(store.connection.writeAheadLogPath, &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit
+        else { return true }
         let truncated = store.connection.truncateWriteAheadLog(
             restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
         if truncated {
@@ -434,7 +447,8 @@ public final class OutboxWriter: Sendable {
 
     /// Applies every request in one transaction; returns the completions to run after the commit, whether
     /// any event was added, and `listings` with the spooled listings handed in (applied a chunk at a time
-    /// afterwards). A barrier handed in after a spooled listing completes only once that listing is done.
+    /// afterwards). A barrier `afterListings` handed in after a spooled listing completes only once that
+    /// listing is done.
     private func commit(_ requests: [Request], to store: OutboxStore, listings: [SpooledListing]) throws
         -> (completions: [() -> Void], inserted: Bool, listings: [SpooledListing])
     {
@@ -471,8 +485,8 @@ public final class OutboxWriter: Sendable {
                 case .failure(let queue, let ids, let error, let maxAttempts, let completion):
                     let dead = try store.recordFailure(queue: queue, ids: ids, error: error, maxAttempts: maxAttempts)
                     completions.append { completion(dead) }
-                case .barrier(let completion):
-                    if listings.isEmpty {
+                case .barrier(let afterListings, let completion):
+                    if !afterListings || listings.isEmpty {
                         completions.append(completion)
                     } else {
                         listings[listings.count - 1].then(completion)
@@ -516,7 +530,7 @@ public final class OutboxWriter: Sendable {
             case .listing(_, let completion): completion(nil)
             case .deliveredUpTo(_, _, let completion): completion(0)
             case .failure(_, _, _, _, let completion): completion(0)
-            case .barrier(let completion): completion()
+            case .barrier(_, let completion): completion()
             case .delivered: break
             }
         }

@@ -22,6 +22,12 @@ extension SQLiteConnection {
         return bytes
     }
 
+    /// The path of the main database's write-ahead log as SQLite names it: beside the file the path
+    /// resolves to (through symbolic links), so not always `<path>-wal`.
+    public var writeAheadLogPath: String {
+        String(cString: sqlite3_filename_wal(sqlite3_db_filename(db, "main")))
+    }
+
     /// True when the path this connection opened no longer names the file it has open: the file was
     /// unlinked, renamed, or replaced by another (SQLite compares the path's inode with its own).
     public func mainFileHasMoved() throws(SQLiteError) -> Bool {

@@ -56,7 +56,7 @@ public final class SQLiteConnection {
         self.handle = nil
     }
 
-    private var db: OpaquePointer {
+    var db: OpaquePointer {
         // Unreachable from outside input: only a connection's owner closes it, as the last thing it does
         // with it (the writer and forwarder threads on their way out, a command before it exits), and
         // nothing else holds a non-Sendable connection. A use after that is a bug in this package.

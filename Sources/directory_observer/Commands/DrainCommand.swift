@@ -23,7 +23,11 @@ struct DrainCommand: ParsableCommand {
         defer { lock.release() }
         _ = try LogBootstrap.start(path: nil, level: .warning)
         let logger = Logger(label: "directory_observer.drain")
-        let writer = try OutboxWriter(settings: configuration.outbox, logger: logger)
+        // As for the daemon: an outbox removed or replaced under drain stops it at once (status 75), after
+        // the writer's one error line, instead of draining files no other process can see.
+        let writer = try OutboxWriter(settings: configuration.outbox, logger: logger, onDetached: { _ in
+            _exit(CommandFailure.busyExitStatus)
+        })
         defer { writer.stop() }
         let outcome = try Drain.run(settings: ForwarderSettings(configuration: configuration), writer: writer, logger: logger)
         print("drained \(outcome.settled) events" + (outcome.dead > 0 ? " (\(outcome.dead) dead events stay in the outbox)" : ""))

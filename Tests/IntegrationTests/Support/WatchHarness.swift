@@ -72,7 +72,7 @@ final class WatchHarness: Sendable {
 
     /// Every committed row, after the writer committed what it was handed.
     func rows() throws -> [OutboxRow] {
-        writer.flush(timeout: 10)
+        writer.flush(timeout: 10, includingListings: true)
         return try OutboxRows.all(in: outboxPath)
     }
 
@@ -89,7 +89,7 @@ final class WatchHarness: Sendable {
 
     /// Marks every pending event of `queue` delivered, as the forwarder would after pushing them.
     func markAllDelivered(queue: String = "q") {
-        _ = writer.markDelivered(queue: queue, upTo: Int64.max)
+        _ = writer.markDelivered(queue: queue, upTo: Int64.max, timeout: 30)
     }
 }
 
