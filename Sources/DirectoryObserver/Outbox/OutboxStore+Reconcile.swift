@@ -29,11 +29,14 @@ extension OutboxStore {
 
     /// Redis holds `queue` only through `found`: every event of the queue above it that was recorded
     /// delivered becomes pending again, oldest first before anything newer (ids keep their order). An
-    /// event whose file `isGone` is marked `skipped` instead.
+    /// event whose file `isGone` is marked `skipped` instead. The files are looked at before the write
+    /// transaction, so a slow file system (a check per event) never holds the outbox's write lock; a file
+    /// that goes in between is resent (a possible duplicate), never lost.
     public func reopenDeliveries(
         queue: String, above found: Int64, at time: Double, isGone: (String, [UInt8]) -> Bool
     ) throws -> Reopened {
-        try connection.transaction { () throws(SQLiteError) -> Reopened in
+        let gone = try goneFiles(queue: queue, above: found, through: try deliveredThrough(queue: queue), isGone)
+        return try connection.transaction { () throws(SQLiteError) -> Reopened in
             let delivered = try deliveredThrough(queue: queue)
             // Rows of schema 1 kept their own 'delivered' state.
             try statement(
@@ -60,16 +63,16 @@ extension OutboxStore {
                 WHERE queue = ? AND state = 'pending' AND id > ? AND id <= ? ORDER BY id
                 """)
             try select.bind([.text(queue), .integer(found), .integer(upper)])
-            var gone: [Int64] = []
+            var skipped: [Int64] = []
             var reopened = 0
             while try select.step() {
                 reopened += 1
-                if isGone(select.text(1), select.blob(2)) { gone.append(select.int64(0)) }
+                if gone.contains(select.int64(0)) { skipped.append(select.int64(0)) }
             }
             select.reset()
             let skip = try statement(
                 "UPDATE events SET state = 'skipped', last_error = ?, delivered_at = ? WHERE id = ?")
-            for id in gone {
+            for id in skipped {
                 try skip.run([.text("file gone before it was resent"), .real(time), .integer(id)])
             }
             let present = try statement("SELECT count(*) FROM events WHERE id > ? AND id <= ?")
@@ -77,8 +80,27 @@ extension OutboxStore {
             try present.bind([.integer(found), .integer(upper)])
             let inRange = try present.step() ? present.int64(0) : 0
             return Reopened(
-                resent: reopened - gone.count, skipped: gone.count, pruned: Int(max(0, upper - found - inRange)))
+                resent: reopened - skipped.count, skipped: skipped.count, pruned: Int(max(0, upper - found - inRange)))
         }
+    }
+
+    /// The ids of the queue's settled-as-delivered events in (`found`, `through`] whose file `isGone`,
+    /// read outside any transaction.
+    private func goneFiles(
+        queue: String, above found: Int64, through: Int64, _ isGone: (String, [UInt8]) -> Bool
+    ) throws(SQLiteError) -> Set<Int64> {
+        let select = try statement(
+            """
+            SELECT id, directory, filename FROM events INDEXED BY events_by_queue_state
+            WHERE queue = ? AND (state = 'pending' OR state = 'delivered') AND id > ? AND id <= ? ORDER BY id
+            """)
+        defer { select.reset() }
+        try select.bind([.text(queue), .integer(found), .integer(max(through, found))])
+        var gone: Set<Int64> = []
+        while try select.step() {
+            if isGone(select.text(1), select.blob(2)) { gone.insert(select.int64(0)) }
+        }
+        return gone
     }
 
     /// The outbox is behind Redis and its ids up to `watermark` no longer name what Redis got: every pending
