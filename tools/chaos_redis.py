@@ -9,7 +9,6 @@ Verdict: nothing lost; duplicates only among the events the daemon says it resen
 import os
 import re
 import sqlite3
-import subprocess
 import signal
 import time
 
@@ -18,32 +17,8 @@ from harness import say
 
 
 def private_redis(chaos, name, extra_args=()):
-    server = harness.RedisServer(os.path.join(chaos.disk, name + "-redis"), persistent=False)
-    server.extra_args = list(extra_args)
-    return start(server)
-
-
-def start(server, argv_prefix=None):
-    """Starts `server` with its extra arguments (harness.RedisServer.start knows no extra arguments)."""
-    argv = (argv_prefix or ["redis-server"]) + [
-        "--port", str(server.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", server.workdir, "--logfile", os.path.join(server.workdir, "redis.log")] + server.extra_args
-    server.process = harness.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            client = harness.Resp(server.port, timeout=1)
-            try:
-                if client("PING") == "PONG":
-                    return server
-            except harness.RedisError:
-                pass
-            finally:
-                client.close()
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise RuntimeError("redis-server on port %d did not answer" % server.port)
+    server = harness.RedisServer(os.path.join(chaos.disk, name + "-redis"), extra_args=extra_args)
+    return server.start(wait=15)
 
 
 def setup(chaos, name, port, extra=None):
@@ -124,7 +99,7 @@ def redis_restart_without_persistence(chaos, name):
         time.sleep(2)
         server.stop()
         time.sleep(1.5)
-        start(server)
+        server.start(wait=15)
         time.sleep(2)
         producer.stop()
         verdict(chaos, name, server, producer.created, outbox, daemon)
@@ -208,13 +183,14 @@ def sentinel_failover(chaos, name, lag=False):
     sentinels = []
     try:
         for index in range(3):
-            sentinel = harness.RedisServer(os.path.join(chaos.disk, "%s-sentinel%d" % (name, index)))
-            conf = os.path.join(sentinel.workdir, "sentinel.conf")
+            workdir = os.path.join(chaos.disk, "%s-sentinel%d" % (name, index))
+            os.makedirs(workdir, exist_ok=True)
+            conf = os.path.join(workdir, "sentinel.conf")
             with open(conf, "w") as out:
                 out.write("sentinel monitor main 127.0.0.1 %d 2\nsentinel down-after-milliseconds main 1000\n"
                           "sentinel failover-timeout main 4000\n" % master.port)
-            sentinel.extra_args = ["--sentinel"]
-            start(sentinel, ["redis-server", conf])
+            sentinel = harness.RedisServer(workdir, extra_args=["--sentinel"], config_file=conf)
+            sentinel.start(wait=15)
             sentinels.append(sentinel)
         wait_sentinels(sentinels, replica)
         extra = {"redis_sentinels": ",".join("127.0.0.1:%d" % s.port for s in sentinels),

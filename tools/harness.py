@@ -268,22 +268,27 @@ class Resp:
 
 class RedisServer:
     """A private redis-server on 127.0.0.1 (never 6379). `persistent` keeps the list across restarts
-    (appendonly, appendfsync always)."""
+    (appendonly, appendfsync always). `config_file` (a sentinel's) goes first on the command line and
+    `extra_args` (`--replicaof …`, `--sentinel`) last."""
 
-    def __init__(self, workdir, persistent=False, port=None):
+    def __init__(self, workdir, persistent=False, port=None, extra_args=(), config_file=None):
         self.port = port or free_port()
         self.workdir = workdir
         self.persistent = persistent
+        self.extra_args = list(extra_args)
+        self.config_file = config_file
         self.process = None
         os.makedirs(workdir, exist_ok=True)
 
     def start(self, wait=10.0):
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--dir", self.workdir, "--logfile", os.path.join(self.workdir, "redis.log")]
+        argv = ["redis-server"] + ([self.config_file] if self.config_file else []) + [
+            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--dir", self.workdir, "--logfile", os.path.join(self.workdir, "redis.log")]
         if self.persistent:
             argv += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             argv += ["--appendonly", "no"]
+        argv += self.extra_args
         self.process = spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:

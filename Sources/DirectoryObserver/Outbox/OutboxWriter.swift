@@ -418,7 +418,9 @@ public final class OutboxWriter: Sendable {
     /// every request from now on, say so once, and tell the owner (the daemon exits). The connection is
     /// deliberately never closed: closing it would checkpoint into the orphaned files.
     private func detach(_ store: OutboxStore, error: OutboxError, retained: [Request]) {
-        logger.error("\(error.description)")
+        logger.error(
+            "outbox removed or replaced under the daemon; committing nothing more and stopping",
+            metadata: ["outbox.path": "\(path)", "error": "\(error)"])
         let queued = state.withLock { state in
             state.stopping = true
             defer { state.requests.removeAll() }
