@@ -28,7 +28,7 @@ final class SystemdAgent: Sendable {
         pendingCount: @escaping @Sendable () -> Int?, logger: Logger
     ) {
         metrics.health.observe { [wake] in wake.signal() }
-        let thread = Thread { [self] in
+        startThread(named: "systemd") { [self] in
             var lastStatus = StatusLine.key(metrics.health.snapshot())
             var lastBeats: (writer: Heartbeat.Reading?, forwarder: Heartbeat.Reading?) = (nil, nil)
             var nextPing = Clock.monotonic()
@@ -58,8 +58,6 @@ final class SystemdAgent: Sendable {
             }
             finished.signal()
         }
-        thread.name = "systemd"
-        thread.start()
     }
 
     /// Ends the thread; blocks until it is gone.
