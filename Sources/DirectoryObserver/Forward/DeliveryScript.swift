@@ -3,8 +3,8 @@
 /// KEYS: the queue, the watermark `<prefix>:watermark:<outbox uuid>:<queue>`, the fingerprint
 /// `<prefix>:fingerprint:<outbox uuid>:<queue>`, and the counter when one is set. ARGV: the watermark the
 /// outbox expects (the last id it recorded as delivered for the queue, 0 for none), the batch's last id
-/// (skipped events included), that event's `MessageFingerprint`, then the (id, message) pairs to push in
-/// ascending id order.
+/// (skipped events included), that event's `MessageFingerprint`, then the messages to push in ascending id
+/// order (the ids are not sent: the watermark and the fingerprint name the batch).
 ///
 /// It pushes only when the watermark in Redis is exactly the one the outbox expects (a missing watermark
 /// counts as 0): then it pushes every message with one `LPUSH`, `INCRBY`s the counter by their number,
@@ -42,14 +42,9 @@ enum DeliveryScript {
             return redis.error_reply('ERR counter ' .. KEYS[4] .. ' does not hold an integer INCRBY can add to')
           end
         end
-        local n = 0
-        if #ARGV >= 5 then
-          local messages = {}
-          for i = 5, #ARGV, 2 do
-            n = n + 1
-            messages[n] = ARGV[i]
-          end
-          redis.call('LPUSH', KEYS[1], unpack(messages))
+        local n = #ARGV - 3
+        if n > 0 then
+          redis.call('LPUSH', KEYS[1], unpack(ARGV, 4))
           if KEYS[4] then
             redis.call('INCRBY', KEYS[4], n)
           end
@@ -59,7 +54,7 @@ enum DeliveryScript {
         return {0, found, n, false}
         """
 
-    /// The most messages one batch may carry: Lua's `unpack` refuses more than about 8,000 values.
+    /// The most messages one batch may carry: Lua's `unpack` refuses about 8,000 values or more.
     static let maximumBatch = 4_000
 
     /// The watermark key of a queue.

@@ -1,8 +1,8 @@
 import Glibc
 
 /// A run of pending events of one queue, oldest first, that goes to Redis as one script call. All events
-/// of a batch share the counter key (a batch is cut where the counter changes). Its (id, message)
-/// arguments are encoded for the wire once, straight from SQLite's buffers, into one buffer.
+/// of a batch share the counter key (a batch is cut where the counter changes). Its message arguments
+/// are encoded for the wire once, straight from SQLite's buffers, into one buffer.
 struct ForwardBatch {
     /// Where an `exists` event's file is (checked just before forwarding).
     struct FileLocation {
@@ -14,7 +14,7 @@ struct ForwardBatch {
     struct Event {
         let id: Int64
         let kind: EventKind
-        /// Where its encoded id and message arguments lie in the batch's buffer.
+        /// Where its encoded message argument lies in the batch's buffer.
         let arguments: Range<Int>
         /// For `exists` events only.
         let file: FileLocation?
@@ -35,7 +35,7 @@ struct ForwardBatch {
     let counter: String?
     private var storage: Storage
     var events: [Event] { storage.events }
-    /// The RESP bulk strings id, message, id, message, … of `events`, in order.
+    /// The RESP bulk strings of the messages of `events`, in order.
     private var encoded: [UInt8] { storage.encoded }
     /// Events not pushed on purpose, decided just before the round trip.
     private(set) var skipped: [SkippedEvent] = []
@@ -104,7 +104,6 @@ struct ForwardBatch {
             }
         }
         let start = storage.encoded.count
-        RESPCommands.appendBulk(id, to: &storage.encoded)
         message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &storage.encoded) }
         let file = kind == .exists ? FileLocation(directory: row.directory, name: row.filename) : nil
         storage.events.append(
@@ -137,12 +136,12 @@ struct ForwardBatch {
         let fingerprint: String
     }
 
-    /// Appends `EVALSHA sha numkeys queue watermark fingerprint [counter] expected lastID fingerprint id1
-    /// message1 id2 message2 …` for the events that are not skipped (see `DeliveryScript`). `expected` is
+    /// Appends `EVALSHA sha numkeys queue watermark fingerprint [counter] expected lastID fingerprint
+    /// message1 message2 …` for the events that are not skipped (see `DeliveryScript`). `expected` is
     /// the watermark the outbox expects Redis to hold for the queue.
     func appendScriptCall(to commands: inout RESPCommands, sha: [UInt8], keys scriptKeys: ScriptKeys, expected: Int64) {
         let keys = counter == nil ? 3 : 4
-        commands.begin(argumentCount: 6 + keys + 2 * (events.count - skipped.count))
+        commands.begin(argumentCount: 6 + keys + events.count - skipped.count)
         commands.argument("EVALSHA")
         sha.withUnsafeBufferPointer { commands.argument($0) }
         commands.argument(String(keys))
