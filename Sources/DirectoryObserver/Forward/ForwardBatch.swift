@@ -43,10 +43,11 @@ struct ForwardBatch {
     var ids: ClosedRange<Int64> { events.first!.id...events.last!.id }
     var hasExists: Bool { events.contains { $0.kind == .exists } }
 
-    private init(queue: String, counter: String?, storage: Storage) {
+    /// Takes `storage` over: the caller keeps no copy, so emptying it keeps its memory instead of copying it.
+    private init(queue: String, counter: String?, storage: consuming Storage) {
         self.queue = queue
         self.counter = counter
-        self.storage = storage
+        self.storage = consume storage
         self.storage.events.removeAll(keepingCapacity: true)
         self.storage.encoded.removeAll(keepingCapacity: true)
     }
@@ -55,9 +56,10 @@ struct ForwardBatch {
     var releasedStorage: Storage { storage }
 
     /// The oldest pending events of `queue` above `afterID`, at most `limit`, up to the first whose
-    /// counter differs from the first one's, in `storage`'s buffers; nil when none is pending.
+    /// counter differs from the first one's; nil when none is pending. The batch takes its buffers from
+    /// `spares` (the last one), and only when it has a first event.
     static func read(
-        from store: OutboxStore, queue: String, afterID: Int64, limit: Int, storage: Storage = Storage()
+        from store: OutboxStore, queue: String, afterID: Int64, limit: Int, reusing spares: inout [Storage]
     ) throws(SQLiteError) -> ForwardBatch? {
         var batch: ForwardBatch?
         var counterBytes: [UInt8]?
@@ -66,7 +68,7 @@ struct ForwardBatch {
         _ = try store.visitPending(queue: queue, afterID: afterID, limit: limit) { row in
             if batch == nil {
                 let counter = row.counter
-                var first = ForwardBatch(queue: queue, counter: counter, storage: storage)
+                var first = ForwardBatch(queue: queue, counter: counter, storage: spares.popLast() ?? Storage())
                 first.storage.events.reserveCapacity(limit)
                 first.storage.encoded.reserveCapacity(limit * 200)
                 batch = first
@@ -86,6 +88,14 @@ struct ForwardBatch {
         let name = batch.storage.lastFingerprint
         MessageFingerprint.append(id: last.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
         return batch
+    }
+
+    /// `read(from:queue:afterID:limit:reusing:)` in new buffers.
+    static func read(from store: OutboxStore, queue: String, afterID: Int64, limit: Int) throws(SQLiteError)
+        -> ForwardBatch?
+    {
+        var none: [Storage] = []
+        return try read(from: store, queue: queue, afterID: afterID, limit: limit, reusing: &none)
     }
 
     /// Encodes one event for the wire and keeps what the round needs of it. `message` is scratch space.
