@@ -2,9 +2,11 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Raises a `WakeSignal` each time a file is written or closed after writing, by any process, and once
-/// more `settleDelay` after the last such event: a thread of its own sleeps in `poll` on an inotify
-/// descriptor watching the file, so nothing runs while the file is left alone. The daemon uses it on the
+/// Raises a `WakeSignal` when a file is written or closed after writing, by any process, at most once per
+/// `quietPeriod` while writes go on, and once more `settleDelay` after the last one: a thread of its own
+/// sleeps in `poll` on an inotify descriptor watching the file, so nothing runs while the file is left
+/// alone, and a busy writer (the daemon's own, a few writes per commit) costs at most one wake-up per
+/// `quietPeriod`, not one per write. The daemon uses it on the
 /// outbox's write-ahead log, where every commit lands, so the forwarder hears of events another process
 /// adds (`replay`) without polling the outbox. The trailing signal is there because a commit's last write
 /// to the log comes before SQLite makes the commit visible (an fsync and the shared-memory index come
@@ -19,6 +21,9 @@ public final class FileChangeSignal: Sendable {
 
     /// Milliseconds after the last write before the trailing signal.
     static let settleDelay: Int32 = 200
+
+    /// Microseconds the thread sleeps after a signal before it looks at the file again.
+    static let quietPeriod: UInt32 = 20_000
 
     /// Starts watching `path` (which must exist) and raising `signal` when it is written.
     public init(path: String, raising signal: WakeSignal) throws(SystemError) {
@@ -49,6 +54,8 @@ public final class FileChangeSignal: Sendable {
             if events.contains(where: { $0.has(IN_MODIFY) || $0.has(IN_CLOSE_WRITE) }) {
                 settling = true
                 signal.signal()
+                // The writes of the coming quiet period queue up in the kernel and are read in one go.
+                usleep(Self.quietPeriod)
             }
         }
     }
