@@ -107,6 +107,7 @@ public final class OutboxWriter: Sendable {
                 } catch {
                     throw OutboxError(path: settings.path, reason: .sqlite(error))
                 }
+                connection.takeOverCheckpoints()
                 store = OutboxStore(connection: connection)
                 opened.withLock { $0 = .success(uuid) }
                 ready.signal()
@@ -342,6 +343,7 @@ public final class OutboxWriter: Sendable {
                 }
                 completions.forEach { $0() }
                 if inserted { onCommit() }
+                checkpointWhenDue(store)
                 if pruning.isDue(now: committedAt, idle: false) { prune(store, &pruning) }
             } catch {
                 switch CommitProblem(error) {
@@ -394,6 +396,23 @@ public final class OutboxWriter: Sendable {
             logger.error("outbox close failed", metadata: ["error": "\(error)"])
         }
         finished.signal()
+    }
+
+    /// Write-ahead-log frames (a page and a 24-byte header each) from which the writer checkpoints when no
+    /// request waits: the log then stays under `OutboxFile.journalSizeLimit` and is written over in place,
+    /// so a commit's fsync does not also have to record a longer file.
+    static let quietCheckpointFrames = 224
+    /// Frames from which the writer checkpoints after a commit even while requests wait.
+    static let busyCheckpointFrames = 1_000
+
+    /// Checkpoints (without waiting for readers) once the log holds `quietCheckpointFrames` and nothing
+    /// waits, or `busyCheckpointFrames` whatever waits. It runs after the commit's completions and
+    /// `onCommit`, so the events just committed are on their way to Redis while the database file syncs.
+    private func checkpointWhenDue(_ store: OutboxStore) {
+        let frames = store.connection.writeAheadLogFrames
+        guard frames >= Self.quietCheckpointFrames else { return }
+        guard frames >= Self.busyCheckpointFrames || state.withLock({ $0.requests.isEmpty }) else { return }
+        store.connection.checkpointPassively()
     }
 
     /// Seconds without a commit before a write-ahead log left large by a big transaction is truncated.

@@ -62,4 +62,39 @@ extension SQLiteConnection {
         defer { setBusyTimeout(milliseconds: milliseconds) }
         return checkpoint(mode: SQLITE_CHECKPOINT_TRUNCATE) == SQLITE_OK
     }
+
+    /// Stops this connection from checkpointing on its own (SQLite's automatic checkpoint runs inside the
+    /// `COMMIT` that crosses 1,000 frames, so the caller waits for it) and starts counting the frames of
+    /// the write-ahead log after each of its commits: the owner checkpoints when it chooses, with
+    /// `checkpointPassively()`, reading `writeAheadLogFrames`.
+    public func takeOverCheckpoints() {
+        guard logFrames == nil else { return }
+        let frames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        frames.initialize(to: 0)
+        logFrames = frames
+        // The hook replaces the automatic checkpoint (which is itself a write-ahead-log hook).
+        sqlite3_wal_hook(
+            db,
+            { context, _, _, frames in
+                context?.assumingMemoryBound(to: Int32.self).pointee = frames
+                return SQLITE_OK
+            }, frames)
+    }
+
+    /// Frames in the write-ahead log after this connection's last commit, 0 after a checkpoint that
+    /// copied them all (counted only after `takeOverCheckpoints()`).
+    public var writeAheadLogFrames: Int { Int(logFrames?.pointee ?? 0) }
+
+    /// Copies what it can of the write-ahead log into the database without waiting for any other
+    /// connection (`SQLITE_CHECKPOINT_PASSIVE`); returns true when the whole log was copied, so the next
+    /// commit starts the log over from its beginning.
+    @discardableResult
+    public func checkpointPassively() -> Bool {
+        var logged: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &logged, &copied)
+        let complete = code == SQLITE_OK && copied == logged
+        if complete { logFrames?.pointee = 0 }
+        return complete
+    }
 }

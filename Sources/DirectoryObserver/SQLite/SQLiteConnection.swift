@@ -14,6 +14,8 @@ public final class SQLiteConnection {
     }
 
     private var handle: OpaquePointer?
+    /// Where the write-ahead-log hook stores the log's frame count (see `takeOverCheckpoints()`).
+    var logFrames: UnsafeMutablePointer<Int32>?
     /// The path the connection was opened with.
     public let path: String
 
@@ -44,6 +46,7 @@ public final class SQLiteConnection {
 
     deinit {
         if let handle { sqlite3_close_v2(handle) }
+        logFrames?.deallocate()
     }
 
     /// Closes the connection; statements prepared on it must be gone first.
@@ -54,6 +57,8 @@ public final class SQLiteConnection {
             throw SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
         }
         self.handle = nil
+        logFrames?.deallocate()
+        logFrames = nil
     }
 
     var db: OpaquePointer {
