@@ -335,22 +335,12 @@ public struct PruneStep: Sendable, Equatable {
     public var deleted: Int
     /// True when the step deleted nothing, neither events nor deliveries: the next one can wait.
     public var finished: Bool
-
-    public init(deleted: Int, finished: Bool) {
-        self.deleted = deleted
-        self.finished = finished
-    }
 }
 
 /// An event of a forwarded batch that was not pushed on purpose, and why.
 public struct SkippedEvent: Sendable, Equatable {
     public var id: Int64
     public var reason: String
-
-    public init(id: Int64, reason: String) {
-        self.id = id
-        self.reason = reason
-    }
 }
 
 extension StoredEvent {
