@@ -88,55 +88,49 @@ def stop_server(server, kill=False):
 # MARK: - Scenarios
 
 
-def redis_restart_without_persistence(chaos, name):
-    """Redis restarts empty (no RDB, no AOF) while files keep coming: the outbox resends what it lost."""
-    server = private_redis(chaos, name)
+def while_producing(chaos, name, prefix, disturb, redis_args=(), extra=None, warmup=2.0, check=None):
+    """The frame of the one-server scenarios: a private Redis, the daemon, and a producer of files named
+    `prefix`...; `warmup` seconds in, `disturb(server)`; 2 s later the producer stops and the verdict is
+    given, with the problems `check(outbox, log)` finds."""
+    server = private_redis(chaos, name, redis_args)
     try:
-        watched, outbox, config, log = setup(chaos, name, server.port)
+        watched, outbox, config, log = setup(chaos, name, server.port, extra=extra)
         daemon = chaos.daemon(config, log)
-        producer = chaos.producer(watched, "p-")
+        producer = chaos.producer(watched, prefix)
         producer.start()
-        time.sleep(2)
-        server.stop()
-        time.sleep(1.5)
-        server.start(wait=15)
+        time.sleep(warmup)
+        disturb(server)
         time.sleep(2)
         producer.stop()
-        verdict(chaos, name, server, producer.created, outbox, daemon)
+        problems = check(outbox, log) if check else []
+        verdict(chaos, name, server, producer.created, outbox, daemon, problems)
     finally:
         stop_server(server)
 
 
+def redis_restart_without_persistence(chaos, name):
+    """Redis restarts empty (no RDB, no AOF) while files keep coming: the outbox resends what it lost."""
+    def restart(server):
+        server.stop()
+        time.sleep(1.5)
+        server.start(wait=15)
+    while_producing(chaos, name, "p-", restart)
+
+
 def flushall(chaos, name):
     """FLUSHALL while the daemon stays connected: the next batch finds the watermark missing."""
-    server = private_redis(chaos, name)
-    try:
-        watched, outbox, config, log = setup(chaos, name, server.port)
-        daemon = chaos.daemon(config, log)
-        producer = chaos.producer(watched, "x-")
-        producer.start()
-        time.sleep(2)
+    def flush(server):
         client = server.client()
         try:
             client("FLUSHALL")
         finally:
             client.close()
-        time.sleep(2)
-        producer.stop()
-        verdict(chaos, name, server, producer.created, outbox, daemon)
-    finally:
-        stop_server(server)
+    while_producing(chaos, name, "x-", flush)
 
 
 def misconf_for_a_while(chaos, name):
     """Redis cannot persist (MISCONF) for 10 s with max_attempts=3: nothing dead, everything after."""
-    server = private_redis(chaos, name, ["--enable-protected-configs", "yes"])
-    try:
-        watched, outbox, config, log = setup(chaos, name, server.port, extra={"max_attempts": "3"})
-        daemon = chaos.daemon(config, log)
-        producer = chaos.producer(watched, "m-")
-        producer.start()
-        time.sleep(1.5)
+    def misconf(server):
         os.makedirs(os.path.join(server.workdir, "isdir"), exist_ok=True)
         client = server.client()
         try:
@@ -154,17 +148,17 @@ def misconf_for_a_while(chaos, name):
                     time.sleep(0.2)
         finally:
             client.close()
-        time.sleep(2)
-        producer.stop()
+
+    def check(outbox, log):
         dead = dead_count(outbox)
         lines = [line for line in open(log, errors="replace") if " info Redis" in line or " warning Redis" in line
                  or " error Redis" in line]
         problems = ["%d events dead" % dead] if dead else []
         if len(lines) > 4:
             problems.append("%d Redis state lines in the log" % len(lines))
-        verdict(chaos, name, server, producer.created, outbox, daemon, problems)
-    finally:
-        stop_server(server)
+        return problems
+    while_producing(chaos, name, "m-", misconf, redis_args=["--enable-protected-configs", "yes"],
+                    extra={"max_attempts": "3"}, warmup=1.5, check=check)
 
 
 def dead_count(outbox):

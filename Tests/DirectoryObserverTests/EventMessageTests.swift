@@ -75,8 +75,11 @@ struct EventMessageTests {
     @Test("a stored event's message is the encoding of its fields")
     func storedEventMessage() {
         let stored = StoredEvent(
-            id: 1, queue: "q", counter: nil, directory: "/d", filename: [0x61, 0xFF], kind: .created,
-            timestamp: 1_795_548_219.5800452, state: .pending, attempts: 0, lastError: nil, createdAt: 1,
+            id: 1,
+            event: NewEvent(
+                queue: "q", counter: nil, directory: "/d", filename: [0x61, 0xFF], kind: .created,
+                timestamp: 1_795_548_219.5800452),
+            state: .pending, attempts: 0, lastError: nil, createdAt: 1,
             deliveredAt: nil, replayOf: nil)
         #expect(
             String(decoding: stored.message, as: UTF8.self)

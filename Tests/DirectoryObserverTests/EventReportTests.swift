@@ -7,8 +7,11 @@ import Testing
 @Suite("Outbox reports: JSON shapes and tables")
 struct EventReportTests {
     static let event = StoredEvent(
-        id: 7, queue: "q:1", counter: nil, directory: "/data/in", filename: [0x61, 0xFF, 0x0A, 0x62], kind: .created,
-        timestamp: 1_795_514_400.25, state: .dead, attempts: 5, lastError: "WRONGTYPE \"x\"",
+        id: 7,
+        event: NewEvent(
+            queue: "q:1", counter: nil, directory: "/data/in", filename: [0x61, 0xFF, 0x0A, 0x62], kind: .created,
+            timestamp: 1_795_514_400.25),
+        state: .dead, attempts: 5, lastError: "WRONGTYPE \"x\"",
         createdAt: 1_795_514_400.5,
         deliveredAt: nil, replayOf: 3)
 

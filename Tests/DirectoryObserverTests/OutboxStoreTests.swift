@@ -1,6 +1,7 @@
-import DirectoryObserver
 import Foundation
 import Testing
+
+@testable import DirectoryObserver
 
 @Suite("Outbox store")
 struct OutboxStoreTests {

@@ -1,8 +1,9 @@
-import DirectoryObserver
 import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
+@testable import DirectoryObserver
 
 @Suite("Outbox writer")
 struct OutboxWriterTests {

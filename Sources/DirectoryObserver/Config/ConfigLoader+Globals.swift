@@ -7,8 +7,9 @@ extension ConfigLoader {
         var defaultText: String
         /// How two spellings are compared (`10` and `10.0` agree; `NULL` and `` agree).
         var kind: Kind
-        /// Secrets are never shown in messages.
-        var secret = false
+
+        /// A password's values are never shown in messages (a `_password_file` key names a path, not a secret).
+        var isSecret: Bool { name.hasSuffix("_password") }
 
         enum Kind {
             case text
@@ -24,14 +25,14 @@ extension ConfigLoader {
         GlobalKey(name: "redis_port", defaultText: "6379", kind: .number),
         GlobalKey(name: "redis_unix_socket", defaultText: "", kind: .socket),
         GlobalKey(name: "redis_username", defaultText: "", kind: .text),
-        GlobalKey(name: "redis_password", defaultText: "", kind: .text, secret: true),
+        GlobalKey(name: "redis_password", defaultText: "", kind: .text),
         GlobalKey(name: "redis_password_file", defaultText: "", kind: .text),
         GlobalKey(name: "redis_db", defaultText: "0", kind: .number),
         GlobalKey(name: "redis_key_prefix", defaultText: "directory_observer", kind: .text),
         GlobalKey(name: "redis_lost_writes", defaultText: "resend", kind: .caseless),
         GlobalKey(name: "redis_sentinels", defaultText: "", kind: .text),
         GlobalKey(name: "redis_sentinel_master", defaultText: "", kind: .text),
-        GlobalKey(name: "redis_sentinel_password", defaultText: "", kind: .text, secret: true),
+        GlobalKey(name: "redis_sentinel_password", defaultText: "", kind: .text),
         GlobalKey(name: "redis_sentinel_password_file", defaultText: "", kind: .text),
         GlobalKey(name: "monitor_inactivitytimeout", defaultText: "300", kind: .number),
         GlobalKey(name: "outbox_path", defaultText: "", kind: .text),
@@ -53,9 +54,9 @@ extension ConfigLoader {
             for other in sections.dropFirst() {
                 let value = other.find(key.name)?.value ?? key.defaultText
                 guard normalized(reference, key.kind) != normalized(value, key.kind) else { continue }
-                let shown = key.secret ? "" : "=\(quoted(value))"
+                let shown = key.isSecret ? "" : "=\(quoted(value))"
                 throw ConfigError(
-                    file: first.file, section: first.name, key: key.name, value: key.secret ? nil : reference,
+                    file: first.file, section: first.name, key: key.name, value: key.isSecret ? nil : reference,
                     reason: "[\(other.name)] has \(key.name)\(shown): active sections must agree on global keys")
             }
         }

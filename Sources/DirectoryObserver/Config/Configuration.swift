@@ -15,21 +15,6 @@ public struct Configuration: Sendable, Equatable {
     /// Keys of the file that no rule reads (ignored, reported as warnings).
     public var unknownKeys: [UnknownKey]
 
-    public init(
-        file: String, monitors: [MonitorConfig], redis: RedisSettings, outbox: OutboxSettings,
-        retry: RetrySettings, inactivityTimeout: Double?, metricsListen: ListenAddress? = nil,
-        unknownKeys: [UnknownKey] = []
-    ) {
-        self.file = file
-        self.monitors = monitors
-        self.redis = redis
-        self.outbox = outbox
-        self.retry = retry
-        self.inactivityTimeout = inactivityTimeout
-        self.metricsListen = metricsListen
-        self.unknownKeys = unknownKeys
-    }
-
     /// The longest `timeout` of the monitors (10 s when there is none).
     public var longestTimeout: Double {
         monitors.map(\.timeout).max() ?? 10
@@ -44,7 +29,8 @@ public enum AnnounceMode: String, Sendable, Equatable, CaseIterable {
     case close
 }
 
-/// One watched directory: a config section with `active=true` and a `directory`.
+/// One watched directory: a config section with `active=true` and a `directory`. Made by `ConfigLoader`;
+/// a property left out of the (internal) memberwise initializer takes the file's default.
 public struct MonitorConfig: Sendable, Equatable {
     /// The section name as written (`stage1` for `[stage1:common]`).
     public var section: String
@@ -55,67 +41,44 @@ public struct MonitorConfig: Sendable, Equatable {
     /// The Redis key INCRBY'd by the number of events pushed, if any.
     public var counter: String?
     /// Seconds between re-listings; 0 = only at start, re-arm and overflow.
-    public var forcedPoll: Double
+    public var forcedPoll: Double = 0
     /// A listing never makes the list longer than this; nil = no limit (≤ 0 in the file).
-    public var pollQueueLimit: Int?
+    public var pollQueueLimit: Int? = 10_000
     /// Redis connect and command timeout, in seconds.
-    public var timeout: Double
+    public var timeout: Double = 10
     /// A name must match one of these (from the start).
-    public var only: [String]
+    public var only = ["^.*$"]
     /// A name matching one of these is ignored; `^.*\.working$` is always the last one.
-    public var ignore: [String]
-    public var announce: AnnounceMode
-
-    public init(
-        section: String, directory: String, queue: String, counter: String? = nil, forcedPoll: Double = 0,
-        pollQueueLimit: Int? = 10_000, timeout: Double = 10, only: [String] = ["^.*$"],
-        ignore: [String] = [#"^.*\.working$"#], announce: AnnounceMode = .create
-    ) {
-        self.section = section
-        self.directory = directory
-        self.queue = queue
-        self.counter = counter
-        self.forcedPoll = forcedPoll
-        self.pollQueueLimit = pollQueueLimit
-        self.timeout = timeout
-        self.only = only
-        self.ignore = ignore
-        self.announce = announce
-    }
+    public var ignore = [NameFilter.workingPattern]
+    public var announce = AnnounceMode.create
 }
 
-/// How to reach Redis and where the watermarks live.
+/// How to reach Redis and where the watermarks live. Made by `ConfigLoader`; a property left out of the
+/// (internal) memberwise initializer takes the file's default.
 public struct RedisSettings: Sendable, Equatable {
-    public var endpoint: RedisEndpoint
+    public var endpoint = RedisEndpoint.tcp(host: "127.0.0.1", port: 6379)
     public var username: String?
     /// The password, from `redis_password`, `redis_password_file` or the environment. Never logged.
     public var password: String?
-    public var database: Int
+    public var database = 0
     /// Prefix of the keys the observer owns (`<prefix>:watermark:<uuid>:<queue>`).
-    public var keyPrefix: String
+    public var keyPrefix = "directory_observer"
     /// `redis_lost_writes`: what to do when Redis holds less than the outbox delivered.
-    public var lostWrites: LostWritesPolicy
+    public var lostWrites = LostWritesPolicy.resend
     /// When set, the master is found through these sentinels and `endpoint` is not used.
     public var sentinel: SentinelSettings?
-
-    public init(
-        endpoint: RedisEndpoint = .tcp(host: "127.0.0.1", port: 6379), username: String? = nil,
-        password: String? = nil, database: Int = 0, keyPrefix: String = "directory_observer",
-        lostWrites: LostWritesPolicy = .resend, sentinel: SentinelSettings? = nil
-    ) {
-        self.endpoint = endpoint
-        self.username = username
-        self.password = password
-        self.database = database
-        self.keyPrefix = keyPrefix
-        self.lostWrites = lostWrites
-        self.sentinel = sentinel
-    }
 
     /// What the log names as the place events go: the endpoint, or the sentinels' master name.
     public var target: String {
         guard let sentinel else { return "\(endpoint)" }
         return "sentinel master \(sentinel.master)"
+    }
+}
+
+extension RedisSettings {
+    /// The defaults, with Redis at `endpoint` (for tools outside the module; set other properties after).
+    public init(endpoint: RedisEndpoint) {
+        self.endpoint = endpoint
     }
 }
 

@@ -12,14 +12,6 @@ public struct UnknownKey: Sendable, Equatable, CustomStringConvertible {
     /// The closest known key, when one is near enough to be a likely intended spelling.
     public var suggestion: String?
 
-    public init(file: String, section: String, key: String, line: Int, suggestion: String?) {
-        self.file = file
-        self.section = section
-        self.key = key
-        self.line = line
-        self.suggestion = suggestion
-    }
-
     /// `FILE: [section] key (line N): unknown key, ignored; did you mean 'redis_port'?` on one line.
     public var description: String {
         let hint = suggestion.map { "; did you mean '\($0)'?" } ?? ""

@@ -7,19 +7,15 @@ import Synchronization
 /// the start, at 0. A report is a few atomic additions on handlers made in advance (no registry lookup on
 /// the hot path, but for a queue first seen in the outbox). Sendable: every member is.
 public final class PipelineMetrics: Sendable {
-    /// Metric names, as scraped.
+    /// Names, as scraped, of the metrics reported here; the outbox's gauges are named in `OutboxGauges`.
     public enum Name {
         public static let events = "directory_observer_events_total"
         public static let pushed = "directory_observer_pushed_events_total"
-        public static let pending = "directory_observer_pending_events"
-        public static let oldestPendingAge = "directory_observer_oldest_pending_age_seconds"
-        public static let dead = "directory_observer_dead_events"
         public static let skipped = "directory_observer_skipped_events_total"
         public static let redisUp = "directory_observer_redis_up"
         public static let lostWrites = "directory_observer_redis_lost_writes_total"
         public static let overflows = "directory_observer_inotify_overflows_total"
         public static let listings = "directory_observer_listings_total"
-        public static let outboxSize = "directory_observer_outbox_size_bytes"
         public static let commitDuration = "directory_observer_commit_duration_seconds"
         public static let deliveryLatency = "directory_observer_delivery_latency_seconds"
     }

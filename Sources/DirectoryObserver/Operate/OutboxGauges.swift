@@ -7,6 +7,14 @@ import Synchronization
 /// reader never blocks the writer, and the counts come from the (queue, state) index, not the table.
 /// Scrapes are served one at a time. Sendable: the connection and the gauges are behind `Mutex`es.
 final class OutboxGauges: Sendable {
+    /// Names of the gauges, as scraped.
+    enum Name {
+        static let pending = "directory_observer_pending_events"
+        static let oldestPendingAge = "directory_observer_oldest_pending_age_seconds"
+        static let dead = "directory_observer_dead_events"
+        static let outboxSize = "directory_observer_outbox_size_bytes"
+    }
+
     private struct QueueGauges: Sendable {
         let pending: Gauge
         let oldest: Gauge
@@ -24,7 +32,7 @@ final class OutboxGauges: Sendable {
         inspector = Mutex(try OutboxInspector(path: path))
         self.configuredQueues = configuredQueues
         self.factory = factory
-        size = Gauge(label: PipelineMetrics.Name.outboxSize, factory: factory)
+        size = Gauge(label: Name.outboxSize, factory: factory)
         size.record(0)
         for queue in configuredQueues { _ = gauges(queue) }
     }
@@ -34,9 +42,9 @@ final class OutboxGauges: Sendable {
             if let found = known[queue] { return found }
             let labels = [("queue", queue)]
             let made = QueueGauges(
-                pending: Gauge(label: PipelineMetrics.Name.pending, dimensions: labels, factory: factory),
-                oldest: Gauge(label: PipelineMetrics.Name.oldestPendingAge, dimensions: labels, factory: factory),
-                dead: Gauge(label: PipelineMetrics.Name.dead, dimensions: labels, factory: factory))
+                pending: Gauge(label: Name.pending, dimensions: labels, factory: factory),
+                oldest: Gauge(label: Name.oldestPendingAge, dimensions: labels, factory: factory),
+                dead: Gauge(label: Name.dead, dimensions: labels, factory: factory))
             made.pending.record(0)
             made.oldest.record(0)
             made.dead.record(0)

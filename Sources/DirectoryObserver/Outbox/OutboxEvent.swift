@@ -28,7 +28,9 @@ public struct NewEvent: Sendable, Equatable {
     /// Unix time, in seconds, at which the observer saw the file.
     public var timestamp: Double
 
-    public init(queue: String, counter: String?, directory: String, filename: [UInt8], kind: EventKind, timestamp: Double) {
+    public init(
+        queue: String, counter: String?, directory: String, filename: [UInt8], kind: EventKind, timestamp: Double
+    ) {
         self.queue = queue
         self.counter = counter
         self.directory = directory
@@ -36,17 +38,20 @@ public struct NewEvent: Sendable, Equatable {
         self.kind = kind
         self.timestamp = timestamp
     }
+
+    /// The exact message pushed (or to be pushed) for this event.
+    public var message: [UInt8] {
+        EventMessage.encode(directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp)
+    }
 }
 
-/// One row of the outbox.
+/// One row of the outbox: the event as it was handed in, and where it is in its life. The event's fields
+/// read as the row's own (`stored.queue`, `stored.message`).
+@dynamicMemberLookup
 public struct StoredEvent: Sendable, Equatable {
     public var id: Int64
-    public var queue: String
-    public var counter: String?
-    public var directory: String
-    public var filename: [UInt8]
-    public var kind: EventKind
-    public var timestamp: Double
+    /// What was handed to the outbox; a replay hands it in again unchanged.
+    public var event: NewEvent
     public var state: EventState
     /// Tries that failed with a non-transient Redis error.
     public var attempts: Int
@@ -56,8 +61,14 @@ public struct StoredEvent: Sendable, Equatable {
     /// The id of the event this one is a replay of.
     public var replayOf: Int64?
 
-    /// The exact message pushed (or to be pushed) for this event.
-    public var message: [UInt8] {
-        EventMessage.encode(directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp)
+    /// A field of `event`, read and set as the row's own.
+    public subscript<Value>(dynamicMember field: WritableKeyPath<NewEvent, Value>) -> Value {
+        get { event[keyPath: field] }
+        set { event[keyPath: field] = newValue }
+    }
+
+    /// A computed value of `event` (`message`), read as the row's own.
+    public subscript<Value>(dynamicMember field: KeyPath<NewEvent, Value>) -> Value {
+        event[keyPath: field]
     }
 }

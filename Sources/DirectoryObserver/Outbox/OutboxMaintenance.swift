@@ -122,13 +122,10 @@ public final class OutboxMaintenance {
         }
     }
 
-    private func copy(_ event: StoredEvent, createdAt: Double) throws(SQLiteError) {
-        let copy = NewEvent(
-            queue: event.queue, counter: event.counter, directory: event.directory, filename: event.filename,
-            kind: event.kind, timestamp: event.timestamp)
-        try store.insert(copy, createdAt: createdAt, replayOf: event.id)
-        if event.state == .dead {
-            try store.statement("DELETE FROM events WHERE id = ? AND state = 'dead'").run([.integer(event.id)])
+    private func copy(_ stored: StoredEvent, createdAt: Double) throws(SQLiteError) {
+        try store.insert(stored.event, createdAt: createdAt, replayOf: stored.id)
+        if stored.state == .dead {
+            try store.statement("DELETE FROM events WHERE id = ? AND state = 'dead'").run([.integer(stored.id)])
         }
     }
 

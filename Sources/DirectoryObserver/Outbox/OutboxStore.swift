@@ -335,22 +335,12 @@ public struct PruneStep: Sendable, Equatable {
     public var deleted: Int
     /// True when the step deleted nothing, neither events nor deliveries: the next one can wait.
     public var finished: Bool
-
-    public init(deleted: Int, finished: Bool) {
-        self.deleted = deleted
-        self.finished = finished
-    }
 }
 
 /// An event of a forwarded batch that was not pushed on purpose, and why.
 public struct SkippedEvent: Sendable, Equatable {
     public var id: Int64
     public var reason: String
-
-    public init(id: Int64, reason: String) {
-        self.id = id
-        self.reason = reason
-    }
 }
 
 extension StoredEvent {
@@ -368,8 +358,10 @@ extension StoredEvent {
     /// Reads the current row of a statement that selected `columns` (or `pendingColumns`).
     init(row: SQLiteStatement) {
         self.init(
-            id: row.int64(0), queue: row.text(1), counter: row.optionalText(2), directory: row.text(3),
-            filename: row.blob(4), kind: EventKind(rawValue: row.text(5)) ?? .created, timestamp: row.double(6),
+            id: row.int64(0),
+            event: NewEvent(
+                queue: row.text(1), counter: row.optionalText(2), directory: row.text(3), filename: row.blob(4),
+                kind: EventKind(rawValue: row.text(5)) ?? .created, timestamp: row.double(6)),
             state: EventState(rawValue: row.text(7)) ?? .pending, attempts: Int(row.int64(8)),
             lastError: row.optionalText(9), createdAt: row.double(10), deliveredAt: row.optionalDouble(11),
             replayOf: row.optionalInt64(12))

@@ -1,8 +1,9 @@
-import DirectoryObserver
 import Foundation
 import Glibc
 import Logging
 import Synchronization
+
+@testable import DirectoryObserver
 
 /// A library-level watching setup for one test: its own temporary directory (on /dev/shm when asked,
 /// to keep big bursts fast), an `OutboxWriter` on a fresh outbox there, and a `WatcherService` started
