@@ -16,7 +16,7 @@ import Logging
 ///
 /// Lost writes and diverged histories log one warning each with the counts. Not Sendable: used on the
 /// forwarder's thread only.
-final class Reconciliation {
+struct Reconciliation {
     /// What a watermark found in Redis means for a queue.
     enum Verdict: Equatable {
         case inStep
@@ -39,28 +39,16 @@ final class Reconciliation {
         }
     }
 
-    private let store: OutboxStore
-    private let writer: OutboxWriter
-    private let lostWrites: LostWritesPolicy
-    private let metrics: PipelineMetrics
-    private let logger: Logger
-    private let isGone: (String, [UInt8]) -> Bool
+    let store: OutboxStore
+    let writer: OutboxWriter
+    let lostWrites: LostWritesPolicy
+    let logger: Logger
+    var metrics: PipelineMetrics = .disabled()
     /// How long to wait for the writer to commit this forwarder's earlier marks (the Redis timeout: it
     /// bounds a round, and so the daemon's stop).
-    private let flushTimeout: Double
-
-    init(
-        store: OutboxStore, writer: OutboxWriter, lostWrites: LostWritesPolicy, logger: Logger,
-        metrics: PipelineMetrics = .disabled(), flushTimeout: Double = 5, isGone: @escaping (String, [UInt8]) -> Bool
-    ) {
-        self.metrics = metrics
-        self.flushTimeout = flushTimeout
-        self.store = store
-        self.writer = writer
-        self.lostWrites = lostWrites
-        self.logger = logger
-        self.isGone = isGone
-    }
+    var flushTimeout: Double = 5
+    /// Whether the file of an event (directory, raw name) is gone: such an event is not resent.
+    let isGone: (String, [UInt8]) -> Bool
 
     /// Decides what `found` (nil: missing) and the `fingerprint` stored beside it mean when the outbox
     /// expects `expected` for `queue`.

@@ -33,20 +33,26 @@ final class Watcher {
         monitors: [Monitor], writer: OutboxWriter, board: QueueLengthBoard, inactivityTimeout: Double?,
         logger: Logger, metrics: PipelineMetrics
     ) throws(SystemError) {
-        self.metrics = metrics
         self.monitors = monitors
+        self.directories = Self.directories(watchedBy: monitors)
         self.writer = writer
         self.board = board
         self.inactivityTimeout = inactivityTimeout
         self.logger = logger
+        self.metrics = metrics
         self.inotify = try Inotify()
+    }
+
+    /// One `WatchedDirectory` per distinct directory, in the order the monitors first name it, with the
+    /// indexes of every monitor of it and the inotify mask their `announce` modes need together.
+    private static func directories(watchedBy monitors: [Monitor]) -> [WatchedDirectory] {
         var grouped: [String: [Int]] = [:]
         var order: [String] = []
         for (index, monitor) in monitors.enumerated() {
             if grouped[monitor.config.directory] == nil { order.append(monitor.config.directory) }
             grouped[monitor.config.directory, default: []].append(index)
         }
-        directories = order.map { path in
+        return order.map { path in
             let indexes = grouped[path]!
             let modes = Set(indexes.map { monitors[$0].config.announce })
             return WatchedDirectory(path: path, monitors: indexes, mask: WatchedDirectory.mask(for: modes))
