@@ -86,4 +86,25 @@ struct EventMessageTests {
                 == #"{"directory": "/d", "filename": "a\udcff", "event": "created", "event_timestamp": 1795548219.5800452}"#
         )
     }
+
+    @Test("the forwarder's bulk strings hold the same messages, whatever changes from one event to the next")
+    func bulkStringsOfASequence() {
+        var encoder = MessageBulkEncoder()
+        var out: [UInt8] = []
+        var expected: [UInt8] = []
+        // The cases twice over: directories, kinds and timestamps change, repeat and change back.
+        for example in Self.cases + Self.cases.reversed() {
+            var directory = example.directory
+            directory.withUTF8 { directoryBytes in
+                example.filename.withUnsafeBufferPointer { nameBytes in
+                    encoder.appendBulk(
+                        directory: directoryBytes, filename: nameBytes, kind: EventKind(rawValue: example.event)!,
+                        timestamp: example.timestamp, to: &out)
+                }
+            }
+            let message = Array(example.python.utf8)
+            expected += Array("$\(message.count)\r\n".utf8) + message + [0x0D, 0x0A]
+        }
+        #expect(String(decoding: out, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+    }
 }

@@ -14,14 +14,13 @@ struct RESPCommandsTests {
         #expect(commands.count == 2)
     }
 
-    @Test("integers are written as bulk strings of their decimal digits", arguments: [
+    @Test("integers are written as their decimal digits", arguments: [
         Int64(0), 9, 10, 4_096, -5, -10, Int64.max, Int64.min,
     ])
-    func integerBulk(value: Int64) {
+    func decimal(value: Int64) {
         var out: [UInt8] = []
-        RESPCommands.appendBulk(value, to: &out)
-        let digits = String(value)
-        #expect(String(decoding: out, as: UTF8.self) == "$\(digits.utf8.count)\r\n\(digits)\r\n")
+        RESPCommands.appendDecimal(value, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(value))
     }
 
     @Test("an empty argument is a bulk string of length zero")

@@ -63,7 +63,7 @@ struct ForwardBatch {
     ) throws(SQLiteError) -> ForwardBatch? {
         var batch: ForwardBatch?
         var counterBytes: [UInt8]?
-        var message: [UInt8] = []
+        var encoder = MessageBulkEncoder()
         var lastTimestamp = 0.0
         _ = try store.visitPending(queue: queue, afterID: afterID, limit: limit) { row in
             if batch == nil {
@@ -76,11 +76,11 @@ struct ForwardBatch {
             } else {
                 let sameCounter =
                     row.hasCounter
-                    ? row.withCounter { bytes in counterBytes.map { bytes.elementsEqual($0) } ?? false }
+                    ? row.withCounter { bytes in counterBytes.map { bytesEqual($0, bytes) } ?? false }
                     : counterBytes == nil
                 if !sameCounter { return false }
             }
-            batch?.append(row, message: &message)
+            batch?.append(row, encoder: &encoder)
             lastTimestamp = row.timestamp
             return true
         }
@@ -98,23 +98,21 @@ struct ForwardBatch {
         return try read(from: store, queue: queue, afterID: afterID, limit: limit, reusing: &none)
     }
 
-    /// Encodes one event for the wire and keeps what the round needs of it. `message` is scratch space.
-    private mutating func append(_ row: PendingEventRow, message: inout [UInt8]) {
+    /// Encodes one event for the wire and keeps what the round needs of it.
+    private mutating func append(_ row: PendingEventRow, encoder: inout MessageBulkEncoder) {
         let id = row.id
         let kind = row.kind
         let timestamp = row.timestamp
-        message.removeAll(keepingCapacity: true)
+        let start = storage.encoded.count
         row.withDirectory { directory in
             row.withFilename { filename in
-                EventMessage.append(
-                    directory: directory, filename: filename, event: kind.rawValue, timestamp: timestamp, to: &message)
+                encoder.appendBulk(
+                    directory: directory, filename: filename, kind: kind, timestamp: timestamp, to: &storage.encoded)
                 // Only the last event's fingerprint is sent: keep its name, format it once at the end.
                 storage.lastFingerprint.removeAll(keepingCapacity: true)
                 storage.lastFingerprint.append(contentsOf: filename)
             }
         }
-        let start = storage.encoded.count
-        message.withUnsafeBufferPointer { RESPCommands.appendBulk($0, to: &storage.encoded) }
         let file = kind == .exists ? FileLocation(directory: row.directory, name: row.filename) : nil
         storage.events.append(
             Event(

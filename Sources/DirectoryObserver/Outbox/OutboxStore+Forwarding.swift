@@ -13,7 +13,11 @@ struct PendingEventRow {
     func withFilename<T>(_ body: (UnsafeBufferPointer<UInt8>) -> T) -> T { statement.withBytes(3, body) }
     var directory: String { statement.text(2) }
     var filename: [UInt8] { statement.blob(3) }
-    var kind: EventKind { statement.withBytes(4) { $0.elementsEqual("exists".utf8) } ? .exists : .created }
+    var kind: EventKind {
+        let exists: StaticString = "exists"
+        let existsBytes = UnsafeBufferPointer(start: exists.utf8Start, count: exists.utf8CodeUnitCount)
+        return statement.withBytes(4) { bytesEqual($0, existsBytes) } ? .exists : .created
+    }
     /// `event_timestamp`: when the watcher saw the file.
     var timestamp: Double { statement.double(5) }
     /// `created_at`: when the event was committed.

@@ -45,7 +45,7 @@ public struct RESPCommands: Sendable {
         text.withUTF8 { argument($0) }
     }
 
-    /// Appends arguments already encoded with `appendBulk` (see `ForwardBatch`).
+    /// Appends arguments already encoded as bulk strings (see `MessageBulkEncoder`).
     mutating func encodedArguments(_ encoded: ArraySlice<UInt8>) {
         bytes.append(contentsOf: encoded)
     }
@@ -56,21 +56,6 @@ public struct RESPCommands: Sendable {
         appendDecimal(Int64(value.count), to: &out)
         appendLineEnd(to: &out)
         out.append(contentsOf: value)
-        appendLineEnd(to: &out)
-    }
-
-    /// Appends `value` in decimal as one RESP bulk string to `out`.
-    static func appendBulk(_ value: Int64, to out: inout [UInt8]) {
-        var length = value < 0 ? 2 : 1
-        var rest = value.magnitude / 10
-        while rest > 0 {
-            length += 1
-            rest /= 10
-        }
-        out.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(length), to: &out)
-        appendLineEnd(to: &out)
-        appendDecimal(value, to: &out)
         appendLineEnd(to: &out)
     }
 

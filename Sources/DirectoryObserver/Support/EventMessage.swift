@@ -24,20 +24,35 @@ public enum EventMessage {
         return out
     }
 
-    /// Appends one message to `out` (the forwarder encodes straight from SQLite's buffers into a buffer
-    /// it reuses).
+    /// Appends one message to `out`.
     public static func append(
         directory: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>, event: String, timestamp: Double,
         to out: inout [UInt8]
     ) {
+        appendHead(directory: directory, to: &out)
+        appendString(filename, to: &out)
+        appendTail(event: event, to: &out)
+        appendTimestamp(timestamp, to: &out)
+    }
+
+    /// The part of a message before the file name: `{"directory": DIR, "filename": `.
+    static func appendHead(directory: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"directory": "#.utf8)
         appendString(directory, to: &out)
         out.append(contentsOf: #", "filename": "#.utf8)
-        appendString(filename, to: &out)
+    }
+
+    /// The part between the file name and the timestamp: `, "event": KIND, "event_timestamp": `.
+    static func appendTail(event: String, to out: inout [UInt8]) {
         out.append(contentsOf: #", "event": ""#.utf8)
         out.append(contentsOf: event.utf8)
         out.append(contentsOf: #"", "event_timestamp": "#.utf8)
-        out.append(contentsOf: pythonFloat(timestamp).utf8)
+    }
+
+    /// The end of a message: the timestamp and the closing brace.
+    static func appendTimestamp(_ timestamp: Double, to out: inout [UInt8]) {
+        var text = pythonFloat(timestamp)
+        text.withUTF8 { out.append(contentsOf: $0) }
         out.append(UInt8(ascii: "}"))
     }
 
