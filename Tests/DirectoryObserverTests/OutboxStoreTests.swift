@@ -37,7 +37,7 @@ struct OutboxStoreTests {
         #expect(try store.pendingCount() == 20)
     }
 
-    @Test("inserting many events at once keeps their order and every field", arguments: [1, 127, 128, 300, 1_000])
+    @Test("inserting many events at once keeps their order and every field", arguments: [1, 15, 16, 17, 127, 128, 144, 300, 1_000])
     func insertMany(count: Int) throws {
         let store = try openStore(directory)
         try store.insert(event("before"), createdAt: 1)

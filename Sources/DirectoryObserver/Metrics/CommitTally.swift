@@ -10,11 +10,17 @@ public struct CommitTally: Sendable {
 
     /// Events the watcher saw (created, or found by a listing outside `listing(queue:announced:)`).
     public mutating func add(_ events: [NewEvent]) {
-        for event in events {
-            switch event.kind {
-            case .created: created[event.queue, default: 0] += 1
-            case .exists: exists[event.queue, default: 0] += 1
+        // One count per run of events of the same queue and kind (a burst is a few long runs).
+        var start = events.startIndex
+        while start < events.endIndex {
+            let first = events[start]
+            var end = start + 1
+            while end < events.endIndex, events[end].kind == first.kind, events[end].queue == first.queue { end += 1 }
+            switch first.kind {
+            case .created: created[first.queue, default: 0] += end - start
+            case .exists: exists[first.queue, default: 0] += end - start
             }
+            start = end
         }
     }
 

@@ -50,26 +50,29 @@ public final class OutboxStore {
         return connection.lastInsertRowID
     }
 
-    /// Rows per multi-row INSERT in `insert(_:createdAt:)`. One statement run per group spreads SQLite's
-    /// per-statement work (starting the VDBE, reading and writing the AUTOINCREMENT counter in
-    /// sqlite_sequence, reset) over the group: measured at about half the CPU of a row inserted alone.
-    static let insertGroup = 128
+    /// Rows per multi-row INSERT in `insert(_:createdAt:)`, largest first. One statement run per group
+    /// spreads SQLite's per-statement work (starting the VDBE, reading and writing the AUTOINCREMENT
+    /// counter in sqlite_sequence, reset) over the group; the smaller size keeps what is left over from
+    /// going in a row at a time.
+    static let insertGroups = [128, 16]
 
     private static let insertColumns =
         "INSERT INTO events (queue, counter, directory, filename, event, event_timestamp, created_at, replay_of) "
         + "VALUES "
 
-    private static let groupInsertSQL =
-        insertColumns + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, NULL)", count: insertGroup).joined(separator: ", ")
+    /// The multi-row INSERT of each size of `insertGroups`.
+    private static let groupInsertSQL = insertGroups.map { size in
+        insertColumns + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, NULL)", count: size).joined(separator: ", ")
+    }
 
     /// Inserts pending events in order: their ids ascend in array order, as if inserted one by one.
     public func insert(_ events: [NewEvent], createdAt: Double) throws(SQLiteError) {
         var start = events.startIndex
-        if events.count - start >= Self.insertGroup {
-            let insert = try statement(Self.groupInsertSQL)
-            while events.endIndex - start >= Self.insertGroup {
+        for (size, sql) in zip(Self.insertGroups, Self.groupInsertSQL) where events.endIndex - start >= size {
+            let insert = try statement(sql)
+            while events.endIndex - start >= size {
                 var parameter: Int32 = 1
-                for event in events[start..<start + Self.insertGroup] {
+                for event in events[start..<start + size] {
                     try insert.bind(event.queue, at: parameter)
                     try insert.bind(event.counter, at: parameter + 1)
                     try insert.bind(event.directory, at: parameter + 2)
@@ -81,7 +84,7 @@ public final class OutboxStore {
                 }
                 defer { insert.reset() }
                 try insert.step()
-                start += Self.insertGroup
+                start += size
             }
         }
         for event in events[start...] {

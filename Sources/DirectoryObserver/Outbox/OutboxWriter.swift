@@ -480,13 +480,23 @@ public final class OutboxWriter: Sendable {
         var inserted = false
         var listings = listings
         try store.connection.transaction { () throws(SQLiteError) in
+            // The events of consecutive appends go in together, so the multi-row inserts fill up.
+            var appended: [NewEvent] = []
             for request in requests {
-                switch request {
-                case .append(let events, let completion):
-                    try store.insert(events, createdAt: now)
+                if case .append(let events, let completion) = request {
+                    if appended.isEmpty { appended = events } else { appended += events }
                     tally.add(events)
-                    inserted = true
                     if let completion { completions.append { completion(true) } }
+                    continue
+                }
+                if !appended.isEmpty {
+                    try store.insert(appended, createdAt: now)
+                    appended.removeAll()
+                    inserted = true
+                }
+                switch request {
+                case .append:
+                    continue
                 case .listing(let listing, let completion):
                     if case .spooled(let spool) = listing.candidates {
                         listings.append(
@@ -513,6 +523,10 @@ public final class OutboxWriter: Sendable {
                         listings[listings.count - 1].then(completion)
                     }
                 }
+            }
+            if !appended.isEmpty {
+                try store.insert(appended, createdAt: now)
+                inserted = true
             }
         }
         metrics.committed(tally, seconds: Clock.monotonic() - started)
