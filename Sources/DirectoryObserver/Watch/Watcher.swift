@@ -90,8 +90,10 @@ final class Watcher {
             }
             return true
         } catch {
-            let reason = error.errno == ENOENT || error.errno == ENOTDIR ? "missing" : error.reason
-            markUnavailable(index, reason: reason)
+            let missing = error.errno == ENOENT || error.errno == ENOTDIR
+            // Still gone at the next check: the reason that said how it went ("deleted", "moved away") stays.
+            if missing, case .unavailable = directories[index].status { return false }
+            markUnavailable(index, reason: missing ? "missing" : error.reason)
             return false
         }
     }
