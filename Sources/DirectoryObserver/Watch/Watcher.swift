@@ -167,18 +167,17 @@ final class Watcher {
     // MARK: - Events
 
     /// Reads every queued kernel event, hands the new files to the outbox (one append), and handles
-    /// overflow and vanished directories; returns how many kernel events it read.
-    @discardableResult
-    func readEvents() -> Int {
+    /// overflow and vanished directories.
+    func readEvents() {
         let events: [InotifyEvent]
         do {
             events = try inotify.readAvailable()
         } catch {
             logger.error("reading inotify failed; rebuilding the watches", metadata: ["error": "\(error)"])
             rebuild()
-            return 0
+            return
         }
-        guard !events.isEmpty else { return 0 }
+        guard !events.isEmpty else { return }
         lastEvent = Clock.monotonic()
         var found: [NewEvent] = []
         var overflowed = false
@@ -198,7 +197,6 @@ final class Watcher {
             logger.warning("inotify queue overflowed; listing every directory")
             listAll()
         }
-        return events.count
     }
 
     private func handle(_ event: InotifyEvent, directoryIndex index: Int, into found: inout [NewEvent]) {

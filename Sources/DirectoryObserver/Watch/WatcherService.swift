@@ -64,12 +64,6 @@ public final class WatcherService: Sendable {
         finished.signal()
     }
 
-    /// Kernel events in one read from which the watcher takes the next read `burstPause` later.
-    static let burstEvents = 64
-    /// Microseconds; far below what fills the kernel's queue (16,384 events by default) at any pace a
-    /// file system reaches.
-    static let burstPause: UInt32 = 1_000
-
     private func run(_ watcher: Watcher, pipe: WakePipe) {
         var descriptors = [
             pollfd(fd: watcher.descriptor, events: Int16(POLLIN), revents: 0),
@@ -86,10 +80,8 @@ public final class WatcherService: Sendable {
                 usleep(100_000)
                 continue
             }
-            if descriptors[0].revents != 0, watcher.readEvents() >= Self.burstEvents {
-                // A burst: let the next events gather in the kernel's queue for a moment, so they come in
-                // one read and one append (the ones just read are already on their way to the outbox).
-                usleep(Self.burstPause)
+            if descriptors[0].revents != 0 {
+                watcher.readEvents()
             }
             if descriptors[1].revents != 0 {
                 pipe.drain()
