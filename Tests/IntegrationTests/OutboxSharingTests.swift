@@ -190,13 +190,21 @@ struct OutboxSharingTests {
         #expect(try await daemon.exitStatus(within: 5) == 0)
     }
 
-    @Test("after a backlog drains, the write-ahead log is back under 1 MiB and size_bytes below its peak")
+    @Test("after a large backlog drains, the write-ahead log is back under 1 MiB and size_bytes counts no more of it")
     func writeAheadLogShrinksAfterBacklog() async throws {
         let server = try RedisServer()
         server.stop()
         let setup = try DaemonSetup(port: server.port, extra: "poll_queue_limit=0")
+        // Already there at start: the listing goes in transactions of 8,192 names (three here), and a
+        // transaction's frames cannot be checkpointed before it ends, so with long names each one takes
+        // the log past 1 MiB whatever the writer's checkpoints do between commits; the last one leaves it
+        // there until the writer has been idle for 2 s.
+        let count = 3 * 8_192
+        let padding = String(repeating: "x", count: 128)
+        for index in 0..<count {
+            try Files.create(setup.watched + "/f\(index)-\(padding)")
+        }
         let daemon = try await setup.start()
-        let count = 20_000
         var peak = 0
         var peakLog = 0
         func fileSize(_ path: String) -> Int {
@@ -207,10 +215,6 @@ struct OutboxSharingTests {
             let log = fileSize(setup.outboxPath + "-wal")
             peakLog = max(peakLog, log)
             return fileSize(setup.outboxPath) + log
-        }
-        for index in 0..<count {
-            try Files.create(setup.watched + "/f\(index)")
-            if index % 500 == 0 { peak = max(peak, outboxBytes()) }
         }
         try #require(
             try await eventually(within: 60) { () -> Bool? in
@@ -231,7 +235,11 @@ struct OutboxSharingTests {
         #expect(shrunk != nil)
         let stats = try ObserverBinary.run(["outbox", "stats", "--config", setup.configPath, "--json"])
         let reported = try #require(try SurrogateJSON.object(stats.stdoutText)["size_bytes"] as? Int)
-        #expect(reported < peak, "size_bytes \(reported), peak \(peak)")
+        // The writer keeps the log it reuses at up to 1 MiB (see "The writer checkpoints" in the README),
+        // so what is left above the database is at most that, and never more than at the peak.
+        let database = fileSize(setup.outboxPath)
+        #expect(reported <= database + 1 << 20, "size_bytes \(reported), database \(database)")
+        #expect(reported <= peak, "size_bytes \(reported), peak \(peak)")
         daemon.send(SIGTERM)
         #expect(try await daemon.exitStatus(within: 5) == 0)
     }
