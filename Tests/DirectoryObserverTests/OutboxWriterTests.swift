@@ -48,6 +48,27 @@ struct OutboxWriterTests {
         #expect(try committedNames(path).count == 200)
     }
 
+    @Test("a trickle of commits keeps the write-ahead log under 1 MiB: the writer checkpoints between them")
+    func logStaysSmallUnderATrickle() throws {
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
+        defer { writer.stop() }
+        func logSize() -> Int {
+            var info = stat()
+            return stat(path + "-wal", &info) == 0 ? Int(info.st_size) : 0
+        }
+        // Each commit alone, as at a steady 200 files/s: several frames each, far past 1,000 in all.
+        var largest = 0
+        let filler = String(repeating: "n", count: 200)
+        for index in 0..<1_500 {
+            writer.append([event("\(filler)-\(index)")])
+            #expect(writer.flush(timeout: 10))
+            largest = max(largest, logSize())
+        }
+        #expect(largest <= OutboxFile.journalSizeLimit, "the log reached \(largest) bytes")
+        #expect(try committedNames(path).count == 1_500)
+    }
+
     @Test("appends from several threads are all committed, each thread's in hand-in order, in fewer commits")
     func groupCommit() throws {
         let path = directory.file("outbox.sqlite3")

@@ -337,4 +337,25 @@ struct SQLiteLayerTests {
         try second.transaction { () throws(SQLiteError) in try second.execute("INSERT INTO t (id, v) VALUES (1, 'after')") }
         #expect(try first.scalar("SELECT v FROM t WHERE id = 1") == .text("after"))
     }
+
+    // MARK: - Checkpoints
+
+    @Test("a connection that takes over checkpoints lets the log grow past 1,000 frames until it checkpoints")
+    func checkpointsTakenOver() throws {
+        let connection = try openWithTable()
+        try connection.execute("PRAGMA journal_mode=WAL")
+        connection.takeOverCheckpoints()
+        let insert = try connection.prepare("INSERT INTO t (id, v) VALUES (?, ?)")
+        let filler = String(repeating: "x", count: 3_000)
+        // About a page per row, a commit per row: SQLite's own checkpoint would have run at 1,000 frames.
+        for id in 1...1_200 {
+            try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(Int64(id)), .text(filler)]) }
+        }
+        #expect(connection.writeAheadLogFrames > 1_000)
+        #expect(connection.checkpointPassively())
+        #expect(connection.writeAheadLogFrames == 0)
+        // The next commit starts the log over from its beginning.
+        try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(5_000), .text("after")]) }
+        #expect((1...10).contains(connection.writeAheadLogFrames))
+    }
 }
