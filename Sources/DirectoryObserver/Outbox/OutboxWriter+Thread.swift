@@ -148,6 +148,9 @@ extension OutboxWriter {
     /// After a commit: the lines that say commits work again, the completions and the forwarder's wake-up,
     /// then the upkeep that can wait for them (a checkpoint, a due prune step).
     private func afterCommit(_ store: OutboxStore, _ loop: inout Loop, completions: [() -> Void], inserted: Bool) {
+        // Whether anything waited when the commit ended; what the completions and the forwarder hand in
+        // after it (the next append, a delivery mark) does not count.
+        let quiet = state.withLock { $0.requests.isEmpty }
         metrics.writerBeat.progressed()
         let committedAt = Clock.monotonic()
         loop.logCheckAt = committedAt + Self.idleBeforeLogTruncation
@@ -172,7 +175,7 @@ extension OutboxWriter {
         }
         completions.forEach { $0() }
         if inserted { onCommit() }
-        checkpointWhenDue(store)
+        checkpointWhenDue(store, quiet: quiet)
         if loop.pruning.isDue(now: committedAt, idle: false) { prune(store, &loop.pruning) }
     }
 
@@ -233,12 +236,13 @@ extension OutboxWriter {
     static let busyCheckpointFrames = 1_000
 
     /// Checkpoints (without waiting for readers) once the log holds `quietCheckpointFrames` and nothing
-    /// waits, or `busyCheckpointFrames` whatever waits. It runs after the commit's completions and
-    /// `onCommit`, so the events just committed are on their way to Redis while the database file syncs.
-    private func checkpointWhenDue(_ store: OutboxStore) {
+    /// waited when the commit ended (`quiet`), or `busyCheckpointFrames` whatever waits. It runs after the
+    /// commit's completions and `onCommit`, so the events just committed are on their way to Redis while
+    /// the database file syncs.
+    private func checkpointWhenDue(_ store: OutboxStore, quiet: Bool) {
         let frames = store.connection.writeAheadLogFrames
         guard frames >= Self.quietCheckpointFrames else { return }
-        guard frames >= Self.busyCheckpointFrames || state.withLock({ $0.requests.isEmpty }) else { return }
+        guard frames >= Self.busyCheckpointFrames || quiet else { return }
         store.connection.checkpointPassively()
     }
 
