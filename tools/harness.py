@@ -29,6 +29,11 @@ def build_release(package=ROOT, products=None):
     package, which also builds its dependency's products `directory_observer` and `dirobs-burst`), all of
     it or only `products`, and returns the directory holding the binaries."""
     quiet = None if os.environ.get("VERBOSE") else subprocess.DEVNULL
+    # SwiftPM keeps the root package's file list in this plan: without it, a file added to the root since
+    # the last build of the benchmarks' package is not seen ("cannot find ... in scope").
+    plan = os.path.join(package, ".build", "release.yaml")
+    if package != ROOT and os.path.exists(plan):
+        os.remove(plan)
     swift_build = ["swift", "build", "-c", "release", "--package-path", package]
     for product in products or [None]:
         subprocess.run(swift_build + (["--product", product] if product else []), check=True, stdout=quiet)
