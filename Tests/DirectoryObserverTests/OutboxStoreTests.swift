@@ -287,16 +287,18 @@ struct OutboxStoreTests {
         #expect(try store.event(id: afterClockJump) != nil, "kept until the deliveries before it are old enough")
     }
 
-    @Test("queuesWithPending lists the queues that have a pending event, in name order")
-    func queuesWithPending() throws {
+    @Test("the forwarder's queues: every queue with events, in name order; one delivered through has no batch")
+    func queuesWithEvents() throws {
         let store = try openStore(directory)
-        #expect(try store.queuesWithPending() == [])
+        #expect(try store.distinctQueues(in: "events") == [])
         try store.insert(event("1", queue: "zeta"), createdAt: 1)
         try store.insert(event("2", queue: "alpha"), createdAt: 1)
         try store.insert(event("3", queue: "alpha"), createdAt: 1)
         let done = try store.insert(event("4", queue: "mid"), createdAt: 1)
         try store.markDelivered(queue: "mid", through: done, skipped: [], at: 1)
-        #expect(try store.queuesWithPending() == ["alpha", "zeta"])
+        #expect(try store.distinctQueues(in: "events") == ["alpha", "mid", "zeta"])
+        #expect(try store.oldestPendingID(queue: "mid") == nil)
+        #expect(try store.oldestPendingID(queue: "alpha") == 2)
     }
 
     @Test("pendingNames gives the pending names of one queue and directory")

@@ -73,7 +73,8 @@ struct OutboxUpgradeTests {
             let stored = try #require(try store.event(id: Int64(index + 1)))
             #expect(stored.state == state && stored.deliveredAt == deliveredAt, "event \(index + 1)")
         }
-        #expect(try store.queuesWithPending() == ["a", "b"])
+        #expect(try store.oldestPendingID(queue: "b") == 7)
+        #expect(try store.oldestPendingID(queue: "c") == nil)
         #expect(try store.pendingBatch(queue: "a", afterID: 0, limit: 10).map(\.id) == [6, 8])
         #expect(try store.pendingCount() == 3)
         #expect(try store.highestIDEverIssued() == Int64(rows.count + 1), "the AUTOINCREMENT counter is kept")

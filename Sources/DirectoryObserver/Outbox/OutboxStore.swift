@@ -231,6 +231,10 @@ public final class OutboxStore {
 
     /// The condition for the pending events of the queue bound to `?1` with an id above `?2`, in the
     /// index's order (see `EventStateSQL`).
+    ///
+    /// Queries on events say `INDEXED BY events_by_queue_state`: the outbox is never ANALYZEd, and without
+    /// statistics SQLite may pick a plan that walks every row, which would make draining a large backlog
+    /// quadratic.
     static let pendingAfter =
         "queue = ?1 AND state = 'pending' AND id > max(?2, \(EventStateSQL.deliveredThrough(queueParameter: 1)))"
 
@@ -248,20 +252,6 @@ public final class OutboxStore {
             events.append(StoredEvent(row: select))
         }
         return events
-    }
-
-    /// Every queue that has at least one pending event, in name order: for each queue (an index
-    /// skip-scan), one probe above its last delivery. Cheap however many events the outbox holds.
-    ///
-    /// Queries on events say `INDEXED BY events_by_queue_state`: the outbox is never ANALYZEd, and without
-    /// statistics SQLite may pick a plan that walks every row, which would make draining a large backlog
-    /// quadratic.
-    public func queuesWithPending() throws(SQLiteError) -> [String] {
-        var queues: [String] = []
-        for queue in try distinctQueues(in: "events") where try oldestPendingID(queue: queue) != nil {
-            queues.append(queue)
-        }
-        return queues
     }
 
     /// The distinct queue names of `table` (`events` or `deliveries`), in name order, one index probe each.
