@@ -1,5 +1,6 @@
 import Dispatch
-import DirectoryObserver
+@testable import DirectoryObserver
+import DirectoryObserverTestSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -70,6 +71,32 @@ struct ListingSpoolTests {
         let listed = try names(in: path)
         #expect(listed.count == total)
         #expect(listed == (0..<total).map { String(format: "n%06d", $0) })
+    }
+
+    @Test("runs past the fan-in are merged in stages; names of any length and ties all come back in order, once")
+    func spoolMergedInStages() throws {
+        var random = SeededRandom(seed: 7)
+        // 5,000 candidates in runs of 100 (50 runs) merged 4 at a time; a name of up to 255 bytes, so the
+        // readers' buffers refill in the middle of records; two names per modification time.
+        var candidates: [(name: [UInt8], seconds: Int, nanoseconds: Int)] = (0..<5_000).map { index in
+            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: Int(random.next() % 240))
+            return (Array(String(format: "%05d-", index).utf8) + padding, index / 2 % 1_000, index / 2_000)
+        }
+        let expected = candidates.sorted { left, right in
+            (left.seconds, left.nanoseconds) != (right.seconds, right.nanoseconds)
+                ? (left.seconds, left.nanoseconds) < (right.seconds, right.nanoseconds)
+                : left.name.lexicographicallyPrecedes(right.name)
+        }.map(\.name)
+        candidates.shuffle(using: &random)
+        let spool = ListingSpool(runLength: 100, fanIn: 4)
+        for candidate in candidates {
+            try spool.add(candidate.name, modified: time(candidate.seconds, candidate.nanoseconds))
+        }
+        var read: [[UInt8]] = []
+        while case let chunk = try spool.next(777), !chunk.isEmpty { read += chunk }
+        #expect(read.count == expected.count)
+        #expect(read == expected)
+        #expect(try spool.next(10).isEmpty)
     }
 
     @Test("a listing larger than a chunk keeps one budget: the oldest go in, in order, the rest is left out")

@@ -1,135 +1,104 @@
 import Glibc
 
 /// The candidates of one listing, read back oldest modification time first, ties broken by name, a
-/// chunk at a time. Up to `memoryLimit` candidates stay in memory (a small directory costs no more than
-/// an array and a sort); past that they all move to a private temporary SQLite database on disk (SQLite
-/// deletes its file when the spool goes away), so a listing's memory does not grow with the directory.
+/// chunk at a time. Up to `runLength` candidates stay in memory (a small directory costs no more than
+/// an array and a sort); past that, each `runLength` of them is sorted and written as a run to an
+/// unnamed temporary file (`SpoolRunFile`), and the runs are merged on the way out. A listing's memory
+/// is bounded whatever the directory's size: one run in memory while it is read, one buffer per merged
+/// run while it is applied, and at most `SpoolRunFile.fanIn` runs are merged at once.
 ///
 /// `@unchecked Sendable`: it is used by one thread at a time, by construction. The watcher thread
 /// creates and fills it, then hands it over with `OutboxWriter.appendListing` and never touches it again;
 /// from then on only the writer thread reads it. Nothing else holds a reference.
 public final class ListingSpool: @unchecked Sendable {
-    /// Candidates kept in memory before the spool moves to disk.
+    /// Candidates kept in memory before they are sorted and written out as a run.
     public static let memoryLimit = 131_072
 
-    private typealias Candidate = (seconds: Int, nanoseconds: Int, name: [UInt8])
-    private var inMemory: [Candidate] = []
-    private var sorted = false
-    private var position = 0
-    private var disk: DiskSpool?
+    private let runLength: Int
+    private let fanIn: Int
+    /// The candidates not written out yet; their names are in `names`.
+    private var entries: [SpoolEntry] = []
+    private var names: [UInt8] = []
+    /// Where the in-memory candidates are read from once sorted (when no run was written).
+    private var position: Int?
+    private var runFile: SpoolRunFile?
+    private var merge: SpoolMerge?
     /// Names added so far.
     public private(set) var count = 0
 
-    /// An empty spool.
-    public init() {}
+    /// An empty spool that writes a run every `runLength` candidates and merges at most `fanIn` runs at
+    /// once (tests set small values to reach the paths a large directory takes).
+    public init(runLength: Int = ListingSpool.memoryLimit, fanIn: Int = SpoolRunFile.defaultFanIn) {
+        precondition(runLength > 0 && fanIn > 1, "a spool needs runs of one candidate or more and a fan-in of two or more")
+        self.runLength = runLength
+        self.fanIn = fanIn
+    }
 
     /// Adds a candidate with its modification time.
-    public func add(_ name: [UInt8], modified: timespec) throws(SQLiteError) {
+    public func add(_ name: [UInt8], modified: timespec) throws(SystemError) {
+        precondition(position == nil && merge == nil, "a spool takes no candidate once it is read")
         count += 1
-        if let disk {
-            try disk.add(name, modified: modified)
-            return
-        }
-        inMemory.append((modified.tv_sec, modified.tv_nsec, name))
-        if inMemory.count > Self.memoryLimit {
-            let disk = try DiskSpool()
-            for candidate in inMemory {
-                try disk.add(candidate.name, modified: timespec(tv_sec: candidate.seconds, tv_nsec: candidate.nanoseconds))
-            }
-            inMemory = []
-            self.disk = disk
-        }
+        entries.append(
+            SpoolEntry(
+                seconds: Int64(modified.tv_sec), nanoseconds: Int64(modified.tv_nsec), start: names.count,
+                length: name.count))
+        names.append(contentsOf: name)
+        if entries.count >= runLength { try writeRun() }
     }
 
     /// The next `limit` names in order (oldest modification time first); empty once all were read.
-    func next(_ limit: Int) throws(SQLiteError) -> [[UInt8]] {
-        if let disk { return try disk.next(limit) }
-        if !sorted {
-            inMemory.sort { left, right in
-                if left.seconds != right.seconds { return left.seconds < right.seconds }
-                if left.nanoseconds != right.nanoseconds { return left.nanoseconds < right.nanoseconds }
-                return left.name.lexicographicallyPrecedes(right.name)
+    func next(_ limit: Int) throws(SystemError) -> [[UInt8]] {
+        if position == nil && merge == nil {
+            if let runFile {
+                try writeRun()
+                merge = try runFile.merged(fanIn: fanIn)
+            } else {
+                sortEntries()
+                position = 0
             }
-            sorted = true
         }
-        let end = min(position + limit, inMemory.count)
-        defer { position = end }
-        return inMemory[position..<end].map(\.name)
+        if merge != nil { return try merge!.next(limit) }
+        let start = position!
+        let end = min(start + limit, entries.count)
+        position = end
+        return entries[start..<end].map { entry in Array(names[entry.start..<(entry.start + entry.length)]) }
+    }
+
+    /// Sorts the candidates in memory and appends them to the run file as one run.
+    private func writeRun() throws(SystemError) {
+        guard !entries.isEmpty else { return }
+        sortEntries()
+        if runFile == nil { runFile = try SpoolRunFile() }
+        let file = runFile!
+        try file.appendRun(entries, names: names)
+        entries.removeAll(keepingCapacity: true)
+        names.removeAll(keepingCapacity: true)
+    }
+
+    private func sortEntries() {
+        names.withUnsafeBufferPointer { names in
+            entries.sort { SpoolEntry.precedes($0, in: names, $1, in: names) }
+        }
     }
 }
 
-/// The on-disk part of a `ListingSpool`: a private temporary SQLite database that sorts the candidates
-/// on the way out. Not Sendable: its spool owns it.
-private final class DiskSpool {
-    private let connection: SQLiteConnection
-    private let insert: SQLiteStatement
-    private let groupInsert: SQLiteStatement
-    /// Candidates added and not written yet: they go in `groupSize` rows per statement.
-    private var buffered: [(name: [UInt8], modified: timespec)] = []
-    private static let groupSize = 128
-    private var reader: SQLiteStatement?
-    /// Set once the reader has returned its last row: stepping it again would start it over.
-    private var exhausted = false
+/// One candidate: its modification time and where its name lies in a buffer of names.
+struct SpoolEntry {
+    var seconds: Int64
+    var nanoseconds: Int64
+    var start: Int
+    var length: Int
 
-    init() throws(SQLiteError) {
-        // An empty path is a private on-disk database of its own: no other process or connection sees it.
-        connection = try SQLiteConnection(path: "", mode: .readWriteCreate)
-        try connection.execute(
-            """
-            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            CREATE TABLE names (seconds INTEGER NOT NULL, nanoseconds INTEGER NOT NULL, name BLOB NOT NULL);
-            BEGIN;
-            """)
-        insert = try connection.prepare("INSERT INTO names VALUES (?, ?, ?)")
-        groupInsert = try connection.prepare(
-            "INSERT INTO names VALUES " + Array(repeating: "(?, ?, ?)", count: Self.groupSize).joined(separator: ", "))
-        buffered.reserveCapacity(Self.groupSize)
-    }
-
-    func add(_ name: [UInt8], modified: timespec) throws(SQLiteError) {
-        buffered.append((name, modified))
-        if buffered.count == Self.groupSize { try writeBuffered() }
-    }
-
-    /// Writes the buffered candidates: whole groups with one statement, the rest one by one.
-    private func writeBuffered() throws(SQLiteError) {
-        let statement = buffered.count == Self.groupSize ? groupInsert : insert
-        var parameter: Int32 = 1
-        for (name, modified) in buffered {
-            try statement.bind(Int64(modified.tv_sec), at: parameter)
-            try statement.bind(Int64(modified.tv_nsec), at: parameter + 1)
-            try statement.bind(name, at: parameter + 2)
-            parameter += 3
-            if statement === insert {
-                _ = try statement.step()
-                statement.reset()
-                parameter = 1
-            }
-        }
-        if statement === groupInsert {
-            _ = try statement.step()
-            statement.reset()
-        }
-        buffered.removeAll(keepingCapacity: true)
-    }
-
-    /// The next `limit` names in order (oldest modification time first); empty once all were read. The
-    /// first call sorts the whole spool (SQLite's sorter, on disk past a few megabytes).
-    func next(_ limit: Int) throws(SQLiteError) -> [[UInt8]] {
-        if reader == nil {
-            try writeBuffered()
-            reader = try connection.prepare("SELECT name FROM names ORDER BY seconds, nanoseconds, name")
-        }
-        guard let reader, !exhausted else { return [] }
-        var names: [[UInt8]] = []
-        names.reserveCapacity(limit)
-        while names.count < limit {
-            guard try reader.step() else {
-                exhausted = true
-                break
-            }
-            names.append(reader.blob(0))
-        }
-        return names
+    /// Whether `left` (its name in `leftNames`) goes before `right`: older first, ties by name bytes.
+    static func precedes(
+        _ left: SpoolEntry, in leftNames: UnsafeBufferPointer<UInt8>,
+        _ right: SpoolEntry, in rightNames: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        if left.seconds != right.seconds { return left.seconds < right.seconds }
+        if left.nanoseconds != right.nanoseconds { return left.nanoseconds < right.nanoseconds }
+        let common = min(left.length, right.length)
+        guard common > 0 else { return left.length < right.length }
+        let order = memcmp(leftNames.baseAddress! + left.start, rightNames.baseAddress! + right.start, common)
+        return order != 0 ? order < 0 : left.length < right.length
     }
 }
