@@ -20,6 +20,15 @@ struct WatchedDirectory {
     var status: Status = .notArmed
     /// Next monotonic time a forced re-listing is due, per monitor index (forced_poll > 0 only).
     var nextForcedPoll: [Int: Double] = [:]
+    /// A listing that failed (the directory unreadable, no room for its spool): tried again when due,
+    /// for the same monitors, until one succeeds.
+    var failedListing: FailedListing?
+
+    struct FailedListing {
+        var monitors: Set<Int>
+        var due: Double
+        var backoff: Backoff
+    }
 
     var watch: Int32? {
         if case .watching(let descriptor) = status { return descriptor }

@@ -6,8 +6,9 @@ import Logging
 ///
 /// Guarantees: a watch is armed before its directory is listed, so no file slips between the two;
 /// events are handed to the outbox in kernel order; an overflow of the kernel queue is followed at once
-/// by a listing of every directory; a directory that disappears is checked every second and listed again
-/// when it is back; state changes are logged once.
+/// by a listing of every directory; a listing that fails is tried again until it succeeds; a directory
+/// that disappears is checked every second and listed again when it is back; state changes are logged
+/// once.
 final class Watcher {
     struct Monitor {
         let config: MonitorConfig
@@ -28,11 +29,17 @@ final class Watcher {
     private var openedFiles: [Int: Set<[UInt8]>] = [:]
     private var lastEvent = Clock.monotonic()
     private var nextAvailabilityCheck = Clock.monotonic() + 1
+    private let scan: DirectoryScan
+
+    /// Reads a directory's candidates (`DirectoryListing.scan`; tests hand in one that fails).
+    typealias DirectoryScan = (_ directory: String, _ body: (_ name: [UInt8], _ modified: timespec) throws -> Void)
+        throws -> Void
 
     init(
         monitors: [Monitor], writer: OutboxWriter, board: QueueLengthBoard, inactivityTimeout: Double?,
-        logger: Logger, metrics: PipelineMetrics
+        logger: Logger, metrics: PipelineMetrics, scan: @escaping DirectoryScan = DirectoryListing.scan
     ) throws(SystemError) {
+        self.scan = scan
         self.monitors = monitors
         self.directories = Self.directories(watchedBy: monitors)
         self.writer = writer
@@ -124,20 +131,27 @@ final class Watcher {
     /// Lists one directory for each of its monitors and hands the candidates to the outbox in a
     /// `ListingSpool` per monitor, filled as the directory is read (on disk past a size): the watcher's
     /// memory does not grow with the directory, and it never waits for the outbox to apply the listing.
+    /// A listing that fails is owed until a retry succeeds (`listingFailed`, `runTimers`): the files it
+    /// would have announced are not lost to it.
     private func list(_ index: Int, only monitorIndexes: [Int]? = nil) {
         let directory = directories[index]
-        let chosen = monitorIndexes ?? directory.monitors
+        var chosen = monitorIndexes ?? directory.monitors
+        // A listing still owed to other monitors of the directory goes with this one.
+        if let failed = directory.failedListing { chosen = Array(failed.monitors.union(chosen)).sorted() }
         let spools = chosen.map { _ in ListingSpool() }
         do {
-            try DirectoryListing.scan(directory.path) { name, modified in
+            try scan(directory.path) { name, modified in
                 for (slot, monitorIndex) in chosen.enumerated() where monitors[monitorIndex].filter.accepts(name) {
                     try spools[slot].add(name, modified: modified)
                 }
             }
         } catch {
-            logger.warning(
-                "directory listing failed", metadata: ["watch.directory": "\(directory.path)", "error": "\(error)"])
+            listingFailed(index, monitors: chosen, error: error)
             return
+        }
+        if directory.failedListing != nil {
+            directories[index].failedListing = nil
+            logger.info("directory listing works again", metadata: ["watch.directory": "\(directory.path)"])
         }
         let timestamp = Clock.now()
         for (slot, monitorIndex) in chosen.enumerated() {
@@ -162,6 +176,23 @@ final class Watcher {
                 }
             }
         }
+    }
+
+    /// Keeps a failed listing owed: logged once, then tried again after a backoff (1 s, doubling up to
+    /// a minute) until it succeeds, or until the directory goes away (listing it again comes with its
+    /// return).
+    private func listingFailed(_ index: Int, monitors chosen: [Int], error: any Error) {
+        var failed =
+            directories[index].failedListing
+            ?? WatchedDirectory.FailedListing(monitors: [], due: 0, backoff: Backoff(initial: 1, maximum: 60))
+        if directories[index].failedListing == nil {
+            logger.warning(
+                "directory listing failed; trying again",
+                metadata: ["watch.directory": "\(directories[index].path)", "error": "\(error)"])
+        }
+        failed.monitors.formUnion(chosen)
+        failed.due = Clock.monotonic() + failed.backoff.next()
+        directories[index].failedListing = failed
     }
 
     // MARK: - Events
@@ -251,6 +282,10 @@ final class Watcher {
             next = min(next, nextAvailabilityCheck)
         }
         for index in directories.indices where directories[index].watch != nil {
+            if let failed = directories[index].failedListing {
+                if now >= failed.due { list(index, only: Array(failed.monitors).sorted()) }
+                if let due = directories[index].failedListing?.due { next = min(next, due) }
+            }
             for (monitor, due) in directories[index].nextForcedPoll {
                 if now >= due {
                     list(index, only: [monitor])
