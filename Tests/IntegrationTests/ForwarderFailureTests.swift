@@ -37,6 +37,38 @@ struct ForwarderFailureTests {
         #expect(try fixture.count(.delivered) == 300)
     }
 
+    /// During a backlog the forwarder sends a queue's next batch before the replies of the one in flight.
+    /// When Redis refuses the first, the second (whose script expects the first's watermark) is void: its
+    /// reply must not be taken for its own failure, nor for a watermark that lost writes.
+    @Test("a refused batch voids the batch sent right behind it: no attempt, no lost-writes settling, all in order after")
+    func refusedBatchVoidsThePipelinedOne() throws {
+        let server = try RedisServer()
+        let fixture = try ForwarderFixture()
+        let events = try fixture.appendJobs(count: 300)
+        let (forwarder, store) = try fixture.forwarder(
+            fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 100), batchSize: 100))
+        defer { try? store.close() }
+        try server.command("SET", "jobs:count", "not a number")
+        #expect(forwarder.round() == .progress(0))
+        let rows = try fixture.rows(queue: "jobs")
+        #expect(rows.filter { $0.attempts == 1 }.map(\.id) == Array(rows.prefix(100)).map(\.id))
+        #expect(rows.dropFirst(100).allSatisfy { $0.attempts == 0 })
+        #expect(try server.length("jobs") == 0)
+        #expect(try server.integer(fixture.watermarkKey("jobs")) == nil)
+
+        try server.command("DEL", "jobs:count")
+        var rounds = 0
+        while case let round = forwarder.round(), round != .idle {
+            if case .waiting = round { usleep(20_000) }
+            rounds += 1
+            try #require(rounds < 50)
+        }
+        #expect(fixture.writer.flush())
+        #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
+        #expect(try fixture.count(.delivered) == 300)
+        #expect(fixture.logs.messages(containing: "lost writes").isEmpty)
+    }
+
     @Test("WRONGTYPE on one queue: after max_attempts its batches are dead, the other queue keeps flowing")
     func wrongTypeGoesDead() throws {
         let server = try RedisServer()

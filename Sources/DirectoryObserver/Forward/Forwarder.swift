@@ -3,8 +3,10 @@ import Logging
 /// Drains the outbox to Redis, one round trip per round: for every queue with pending events it takes
 /// the oldest batch, runs the delivery script for all of them in one pipelined round trip, then hands the
 /// outcome to the outbox writer. While Redis runs a round's scripts, it reads and encodes the next
-/// round's batches (the events right after the ones in flight); they are sent only once the replies say
-/// the batches before them went in, and dropped otherwise, so a queue never has two batches in flight.
+/// round's batches (the events right after the ones in flight) and, during a backlog, sends them before
+/// the replies come back, so Redis never waits for the forwarder (see `Forwarder+RoundTrip.swift`). A
+/// queue has at most two batches in flight, and the second can go in only if the first did: its script
+/// expects the watermark the first one sets.
 /// Not Sendable: it lives on one thread (the daemon's forwarder thread, or `drain`'s main thread) and
 /// owns its SQLite connection and its Redis session there.
 ///
@@ -32,7 +34,7 @@ final class Forwarder {
     let settings: ForwarderSettings
     let store: OutboxStore
     let writer: OutboxWriter
-    private let board: QueueLengthBoard
+    let board: QueueLengthBoard
     let logger: Logger
     var session: RedisSession?
     let reconciliation: Reconciliation
@@ -43,9 +45,9 @@ final class Forwarder {
     /// none (the next round reads the outbox afresh).
     var prefetched: [ForwardBatch]?
     /// The round's commands; kept between rounds so its memory is reused.
-    private var commands = RESPCommands()
+    var commands = RESPCommands()
     /// Buffers of finished batches, for the next ones (see `ForwardBatch.Storage`).
-    private var spareStorage: [ForwardBatch.Storage] = []
+    var spareStorage: [ForwardBatch.Storage] = []
     private var queueRetries: [String: QueueRetry] = [:]
     /// Reset only by a batch that goes in: a reconnect that leads to the same refusal keeps backing off.
     var connectBackoff: Backoff
@@ -96,7 +98,7 @@ final class Forwarder {
     }
 
     /// The watermark the next batch of `queue` expects (read from the outbox the first time).
-    private func expected(for queue: String) throws -> Int64 {
+    func expected(for queue: String) throws -> Int64 {
         if let cursor = cursors[queue] { return cursor }
         let delivered = try store.deliveredThrough(queue: queue)
         cursors[queue] = delivered
@@ -157,7 +159,7 @@ final class Forwarder {
     /// `inFlight[queue]` (the last id of a batch still in flight) or the queue's cursor. Nil when reading
     /// the outbox failed (logged once per change); `earliestRetry` gets the nearest retry time of the
     /// queues passed over.
-    private func readBatches(after inFlight: [String: Int64], earliestRetry: inout Double) -> [ForwardBatch]? {
+    func readBatches(after inFlight: [String: Int64], earliestRetry: inout Double) -> [ForwardBatch]? {
         do {
             let now = Clock.monotonic()
             var batches: [ForwardBatch] = []
@@ -188,89 +190,15 @@ final class Forwarder {
         }
     }
 
-    /// Sends the batches in one pipelined round trip (after one more for list lengths when a batch holds
-    /// `exists` events), reads the next round's batches while Redis works, and settles each outcome.
-    /// Throws a `RedisError` when Redis is unavailable (after settling every batch that went in), any
-    /// other error when reconciling with the outbox failed.
-    private func forward(_ batches: [ForwardBatch], over session: RedisSession) throws -> Int {
-        var batches = batches
-        try decideSkips(&batches, over: session)
-        try store.recordSkips(batches.flatMap(\.skipped), at: Clock.now())
-        let queues = Array(Set(batches.map(\.queue)))
-        let expectations = try batches.map { batch throws -> Int64 in try expected(for: batch.queue) }
-        commands.removeAll()
-        for (batch, expected) in zip(batches, expectations) {
-            batch.appendScriptCall(
-                to: &commands, sha: session.scriptSHA, keys: scriptKeys(batch.queue), expected: expected)
-        }
-        for queue in queues { commands.append("LLEN", queue) }
-        try session.connection.send(commands)
-        var unused = Double.infinity
-        let inFlight = Dictionary(batches.map { ($0.queue, $0.ids.upperBound) }, uniquingKeysWith: max)
-        prefetched = readBatches(after: inFlight, earliestRetry: &unused)
-        let replies = try session.connection.receive(commands.count)
-        for (index, queue) in queues.enumerated() {
-            if case .integer(let length) = replies[batches.count + index] {
-                board.publish(queue: queue, length: Int(length))
-            }
-        }
-        var settled = 0
-        var unavailable: RedisError?
-        for ((batch, expected), reply) in zip(zip(batches, expectations), replies) {
-            if case .error(let text) = reply {
-                // The next batch of this queue was read above this one: it must not go before it.
-                prefetched?.removeAll { $0.queue == batch.queue }
-                let error = RedisError.reply(text)
-                if case .reply(let prefix) = error.kind, prefix == "NOSCRIPT" {
-                    try session.loadScript()
-                    continue
-                }
-                switch error.failureClass {
-                case .unavailable: unavailable = unavailable ?? error
-                case .configuration: hold(batch.queue, error: error)
-                case .batch: settled += failed(batch, error: text)
-                }
-                continue
-            }
-            let sent = batch.events.count - batch.skipped.count
-            switch ScriptOutcome(reply: reply) {
-            case .applied(let pushed) where pushed == sent:
-                delivered(batch)
-                reportDelivery(of: batch, pushed: pushed)
-                settled += batch.events.count
-            case .applied(let pushed):
-                // Never recorded as delivered: the reconnect reconciles the queue from Redis's watermark.
-                prefetched?.removeAll { $0.queue == batch.queue }
-                unavailable =
-                    unavailable
-                    ?? RedisError(kind: .protocol, detail: "the delivery script pushed \(pushed) of \(sent) messages")
-            case .behind(let found):
-                prefetched?.removeAll { $0.queue == batch.queue }
-                try settle(batch.queue, expected: expected, found: found, fingerprint: nil, over: session)
-            case .ahead(let found, let fingerprint):
-                prefetched?.removeAll { $0.queue == batch.queue }
-                try settle(batch.queue, expected: expected, found: found, fingerprint: fingerprint, over: session)
-            case nil:
-                prefetched?.removeAll { $0.queue == batch.queue }
-                unavailable =
-                    unavailable
-                    ?? RedisError(kind: .protocol, detail: "the delivery script answered with an unexpected reply")
-            }
-        }
-        spareStorage += batches.prefix(max(0, Self.spareStorageLimit - spareStorage.count)).map(\.releasedStorage)
-        if let unavailable { throw unavailable }
-        return settled
-    }
-
     /// Counts what the script pushed and how long each pushed event took from its commit to this reply.
-    private func reportDelivery(of batch: ForwardBatch, pushed: Int) {
+    func reportDelivery(of batch: ForwardBatch, pushed: Int) {
         let skipped = Set(batch.skipped.map(\.id))
         let times = batch.events.lazy.filter { !skipped.contains($0.id) }.map(\.committedAt)
         settings.metrics.delivered(queue: batch.queue, pushed: pushed, committedAt: Array(times), now: Clock.now())
     }
 
     /// A batch went in whole: it is marked delivered, the queue's wait ends, and the backoff starts over.
-    private func delivered(_ batch: ForwardBatch) {
+    func delivered(_ batch: ForwardBatch) {
         writer.markDelivered(queue: batch.queue, through: batch.ids.upperBound, skipped: batch.skipped)
         cursors[batch.queue] = batch.ids.upperBound
         connectBackoff.reset()
@@ -284,7 +212,7 @@ final class Forwarder {
     }
 
     /// Spare batch buffers kept at most (a round holds a batch per queue, and the next round's too).
-    private static let spareStorageLimit = 8
+    static let spareStorageLimit = 8
 
     /// While idle, once a second, publishes the length of every list that has a `poll_queue_limit`, so
     /// the watcher's listings never go by a length that a consumer has since drained.
@@ -302,7 +230,7 @@ final class Forwarder {
 
     /// Learns the list length of every queue whose batch holds `exists` events and has a limit, then
     /// decides which of those events to skip.
-    private func decideSkips(_ batches: inout [ForwardBatch], over session: RedisSession) throws(RedisError) {
+    func decideSkips(_ batches: inout [ForwardBatch], over session: RedisSession) throws(RedisError) {
         let limited = batches.indices.filter { index in
             batches[index].hasExists
         }
@@ -329,7 +257,7 @@ final class Forwarder {
 
     /// An error of the batch itself: one more attempt for its events, `dead` at `max_attempts`, and a
     /// backoff for that queue alone while the others keep flowing. Returns how many went dead.
-    private func failed(_ batch: ForwardBatch, error text: String) -> Int {
+    func failed(_ batch: ForwardBatch, error text: String) -> Int {
         let dead =
             writer.recordFailure(
                 queue: batch.queue, ids: batch.ids, error: text, maxAttempts: settings.retry.maxAttempts,
@@ -358,7 +286,7 @@ final class Forwarder {
 
     /// Redis refuses the queue's keys in a way only a person can fix (`NOPERM`, `MOVED`…): the queue waits
     /// `retry_max` between tries, no attempt is counted, and one error line names the fix.
-    private func hold(_ queue: String, error: RedisError) {
+    func hold(_ queue: String, error: RedisError) {
         if queueRetries[queue]?.held != true {
             logger.error(
                 "Redis refuses this queue's keys; events wait until the configuration is fixed",
