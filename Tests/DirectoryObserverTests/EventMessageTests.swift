@@ -107,4 +107,21 @@ struct EventMessageTests {
         }
         #expect(String(decoding: out, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
     }
+
+    @Test("a timestamp written into a message is the text pythonFloat gives, at every magnitude")
+    func timestampsWrittenInPlace() {
+        // A fixed sequence (not the clock): today's timestamps, whole numbers, tiny and huge values.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var values: [Double] = [0, 1, 0.1, 1e16, 1e-7, 123_456_789.123, 1_795_548_219.5800452, .greatestFiniteMagnitude]
+        for _ in 0..<2_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values.append(Double(bitPattern: (state >> 2) & 0x7FEF_FFFF_FFFF_FFFF))
+            values.append(1_795_000_000 + Double(state % 1_000_000_000_000) / 1_000_000)
+        }
+        for value in values {
+            var out: [UInt8] = [0x2A]
+            EventMessage.appendTimestamp(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == "*" + EventMessage.pythonFloat(value) + "}", "\(value)")
+        }
+    }
 }

@@ -51,9 +51,27 @@ public enum EventMessage {
 
     /// The end of a message: the timestamp and the closing brace.
     static func appendTimestamp(_ timestamp: Double, to out: inout [UInt8]) {
-        var text = pythonFloat(timestamp)
-        text.withUTF8 { out.append(contentsOf: $0) }
+        // The text of `pythonFloat`, written straight into `out` (a Double's description is 17 or more
+        // bytes for a timestamp: a String of that size is a heap allocation per message).
+        var sink = ByteSink()
+        swap(&sink.bytes, &out)
+        timestamp.write(to: &sink)
+        swap(&sink.bytes, &out)
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends the text written to it to `bytes`. The standard library writes a number's text through
+    /// `_writeASCII`, as bytes, so no String is made; any other text goes through `write`.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) {
+            bytes.append(contentsOf: string.utf8)
+        }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+            bytes.append(contentsOf: buffer)
+        }
     }
 
     /// A Double as Python's `repr` writes it (the shortest text that round-trips; `1.0`, not `1`).
