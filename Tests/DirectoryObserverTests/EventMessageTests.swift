@@ -92,8 +92,13 @@ struct EventMessageTests {
         var encoder = MessageBulkEncoder()
         var out: [UInt8] = []
         var expected: [UInt8] = []
-        // The cases twice over: directories, kinds and timestamps change, repeat and change back.
-        for example in Self.cases + Self.cases.reversed() {
+        // The cases twice over: directories, kinds and timestamps change, repeat and change back. Lengths
+        // of two, three and four digits follow each other (the encoder guesses the last one's).
+        let long = Case(
+            directory: "/d", filename: Array(repeating: UInt8(ascii: "n"), count: 1_000), event: "created",
+            timestamp: 2.5, python: #"{"directory": "/d", "filename": ""# + String(repeating: "n", count: 1_000)
+                + #"", "event": "created", "event_timestamp": 2.5}"#)
+        for example in [long] + Self.cases + [long, long] + Self.cases.reversed() + [long] {
             var directory = example.directory
             directory.withUTF8 { directoryBytes in
                 example.filename.withUnsafeBufferPointer { nameBytes in

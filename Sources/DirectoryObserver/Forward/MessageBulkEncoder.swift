@@ -9,11 +9,12 @@ struct MessageBulkEncoder {
     private var kind: EventKind?
     /// `EventMessage.appendTail` of `kind`.
     private var tail: [UInt8] = []
-    /// Scratch: the quoted file name, then the timestamp, of the message being written.
-    private var name: [UInt8] = []
-    private var timestamp: [UInt8] = []
+    /// How many digits the previous message's length had: the next one is written with as many
+    /// placeholder digits, which are right almost always (messages of one batch are alike).
+    private var lengthDigits = 3
 
-    /// Appends `$<length>\r\n<message>\r\n` to `out`.
+    /// Appends `$<length>\r\n<message>\r\n` to `out`. The message is written in place after placeholder
+    /// digits for its length, which are then set (and, when their number was wrong, the message moved).
     mutating func appendBulk(
         directory: UnsafeBufferPointer<UInt8>, filename: UnsafeBufferPointer<UInt8>, kind: EventKind,
         timestamp: Double, to out: inout [UInt8]
@@ -28,18 +29,41 @@ struct MessageBulkEncoder {
             tail.removeAll(keepingCapacity: true)
             EventMessage.appendTail(event: kind.rawValue, to: &tail)
         }
-        name.removeAll(keepingCapacity: true)
-        EventMessage.appendString(filename, to: &name)
-        self.timestamp.removeAll(keepingCapacity: true)
-        EventMessage.appendTimestamp(timestamp, to: &self.timestamp)
         out.append(UInt8(ascii: "$"))
-        RESPCommands.appendDecimal(Int64(head.count + name.count + tail.count + self.timestamp.count), to: &out)
+        let digitsStart = out.count
+        for _ in 0..<lengthDigits { out.append(UInt8(ascii: "0")) }
         out.append(contentsOf: Self.lineEnd)
+        let messageStart = out.count
         out.append(contentsOf: head)
-        out.append(contentsOf: name)
+        EventMessage.appendString(filename, to: &out)
         out.append(contentsOf: tail)
-        out.append(contentsOf: self.timestamp)
+        EventMessage.appendTimestamp(timestamp, to: &out)
+        let length = out.count - messageStart
         out.append(contentsOf: Self.lineEnd)
+        setLength(length, digitsAt: digitsStart, in: &out)
+    }
+
+    /// Writes `length` over the `lengthDigits` placeholder digits at `start`, moving what follows when
+    /// it needs more or fewer digits.
+    private mutating func setLength(_ length: Int, digitsAt start: Int, in out: inout [UInt8]) {
+        var digits = 1
+        var rest = length / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        if digits != lengthDigits {
+            out.replaceSubrange(
+                start..<start + lengthDigits, with: repeatElement(UInt8(ascii: "0"), count: digits))
+            lengthDigits = digits
+        }
+        out.withUnsafeMutableBufferPointer { bytes in
+            var value = length
+            for index in stride(from: start + digits - 1, through: start, by: -1) {
+                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
     }
 
     private static let lineEnd: [UInt8] = [0x0D, 0x0A]
