@@ -25,12 +25,7 @@ struct ForwarderFailureTests {
         #expect(forwarder.round() == .progress(0))
         #expect(try server.length("jobs") == 0)
         try server.command("DEL", "jobs:count")
-        var rounds = 0
-        while case let round = forwarder.round(), round != .idle {
-            if case .waiting = round { usleep(20_000) }
-            rounds += 1
-            try #require(rounds < 50)
-        }
+        try forwarder.roundsUntilIdle()
         #expect(fixture.writer.flush())
         #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
         #expect(try server.integer("jobs:count") == 300)
@@ -57,12 +52,7 @@ struct ForwarderFailureTests {
         #expect(try server.integer(fixture.watermarkKey("jobs")) == nil)
 
         try server.command("DEL", "jobs:count")
-        var rounds = 0
-        while case let round = forwarder.round(), round != .idle {
-            if case .waiting = round { usleep(20_000) }
-            rounds += 1
-            try #require(rounds < 50)
-        }
+        try forwarder.roundsUntilIdle()
         #expect(fixture.writer.flush())
         #expect(try server.consumerOrder("jobs") == events.map(ForwarderFixture.message))
         #expect(try fixture.count(.delivered) == 300)

@@ -163,6 +163,19 @@ final class ForwarderFixture {
     }
 }
 
+extension Forwarder {
+    /// Runs rounds until one finds nothing pending, waiting 20 ms whenever every queue waits for a retry.
+    /// Fails after `limit` rounds.
+    func roundsUntilIdle(limit: Int = 50) throws {
+        var rounds = 0
+        while case let outcome = round(), outcome != .idle {
+            if case .waiting = outcome { usleep(20_000) }
+            rounds += 1
+            if rounds >= limit { throw FixtureError(detail: "still not idle after \(limit) rounds (last: \(outcome))") }
+        }
+    }
+}
+
 // MARK: - Redis helpers
 
 extension RedisServer {
