@@ -96,7 +96,8 @@ struct EventMessageTests {
         // of two, three and four digits follow each other (the encoder guesses the last one's).
         let long = Case(
             directory: "/d", filename: Array(repeating: UInt8(ascii: "n"), count: 1_000), event: "created",
-            timestamp: 2.5, python: #"{"directory": "/d", "filename": ""# + String(repeating: "n", count: 1_000)
+            timestamp: 2.5,
+            python: #"{"directory": "/d", "filename": ""# + String(repeating: "n", count: 1_000)
                 + #"", "event": "created", "event_timestamp": 2.5}"#)
         for example in [long] + Self.cases + [long, long] + Self.cases.reversed() + [long] {
             var directory = example.directory
@@ -117,7 +118,9 @@ struct EventMessageTests {
     func timestampsWrittenInPlace() {
         // A fixed sequence (not the clock): today's timestamps, whole numbers, tiny and huge values.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var values: [Double] = [0, 1, 0.1, 1e16, 1e-7, 123_456_789.123, 1_795_548_219.5800452, .greatestFiniteMagnitude]
+        var values: [Double] = [
+            0, 1, 0.1, 1e16, 1e-7, 123_456_789.123, 1_795_548_219.5800452, .greatestFiniteMagnitude,
+        ]
         for _ in 0..<2_000 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             values.append(Double(bitPattern: (state >> 2) & 0x7FEF_FFFF_FFFF_FFFF))

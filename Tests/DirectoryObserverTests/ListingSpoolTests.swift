@@ -1,10 +1,11 @@
-import Dispatch
-@testable import DirectoryObserver
 import DirectoryObserverTestSupport
+import Dispatch
 import Foundation
 import Glibc
 import Synchronization
 import Testing
+
+@testable import DirectoryObserver
 
 /// Listings of any size: candidates spooled on disk, read back oldest first, applied by the writer a
 /// chunk per transaction with one budget for the whole listing.

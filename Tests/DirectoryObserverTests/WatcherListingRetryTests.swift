@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// A listing that fails (an unreadable directory, no room for its spool) is owed, not forgotten: the
 /// watcher tries it again after a backoff until it succeeds.

@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// The forwarder against a real redis-server: order, exactly-once across outages, restarts, freezes, a crash
 /// between the script and the local commit, and a flushed script cache (SPEC §5).
@@ -208,8 +209,10 @@ struct ForwarderDeliveryTests {
             Issue.record("no fingerprint beside the watermark")
             return
         }
-        #expect(try run(secondHalf, expected: firstHalf.ids.upperBound) == .ahead(
-            found: secondHalf.ids.upperBound, fingerprint: stored))
+        #expect(
+            try run(secondHalf, expected: firstHalf.ids.upperBound)
+                == .ahead(
+                    found: secondHalf.ids.upperBound, fingerprint: stored))
         #expect(try server.length("jobs") == 10)
         #expect(try server.integer("jobs:count") == 10)
         #expect(try server.integer(fixture.watermarkKey("jobs")) == secondHalf.ids.upperBound)

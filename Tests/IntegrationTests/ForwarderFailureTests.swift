@@ -1,7 +1,8 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Testing
+
+@testable import DirectoryObserver
 
 /// Permanent Redis errors on one queue (attempts, dead-lettering, the other queues flowing) and the
 /// forward-time rules for `exists` events (SPEC §5).
@@ -35,13 +36,15 @@ struct ForwarderFailureTests {
     /// During a backlog the forwarder sends a queue's next batch before the replies of the one in flight.
     /// When Redis refuses the first, the second (whose script expects the first's watermark) is void: its
     /// reply must not be taken for its own failure, nor for a watermark that lost writes.
-    @Test("a refused batch voids the batch sent right behind it: no attempt, no lost-writes settling, all in order after")
+    @Test(
+        "a refused batch voids the batch sent right behind it: no attempt, no lost-writes settling, all in order after")
     func refusedBatchVoidsThePipelinedOne() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
         let events = try fixture.appendJobs(count: 300)
         let (forwarder, store) = try fixture.forwarder(
-            fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 100), batchSize: 100))
+            fixture.settings(
+                server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 100), batchSize: 100))
         defer { try? store.close() }
         try server.command("SET", "jobs:count", "not a number")
         #expect(forwarder.round() == .progress(0))

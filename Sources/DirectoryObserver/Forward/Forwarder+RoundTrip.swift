@@ -76,7 +76,8 @@ extension Forwarder {
             outcome.merge(first)
             if let sent = following, !first.troubled.isEmpty {
                 // Work with Redis waits for the second round's replies; its troubled queues' batches are void.
-                outcome.merge(try settle(sent, replies: try session.connection.receive(sent.replyCount), voiding: first.troubled))
+                outcome.merge(
+                    try settle(sent, replies: try session.connection.receive(sent.replyCount), voiding: first.troubled))
                 following = nil
             }
             prefetched?.removeAll { outcome.troubled.contains($0.queue) }

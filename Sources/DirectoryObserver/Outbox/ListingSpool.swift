@@ -29,7 +29,8 @@ public final class ListingSpool: @unchecked Sendable {
     /// An empty spool that writes a run every `runLength` candidates and merges at most `fanIn` runs at
     /// once (tests set small values to reach the paths a large directory takes).
     public init(runLength: Int = ListingSpool.memoryLimit, fanIn: Int = SpoolRunFile.defaultFanIn) {
-        precondition(runLength > 0 && fanIn > 1, "a spool needs runs of one candidate or more and a fan-in of two or more")
+        precondition(
+            runLength > 0 && fanIn > 1, "a spool needs runs of one candidate or more and a fan-in of two or more")
         self.runLength = runLength
         self.fanIn = fanIn
     }

@@ -186,7 +186,8 @@ struct RunReader {
     /// Whether this reader's head goes before `other`'s.
     func headPrecedes(_ other: RunReader) -> Bool {
         buffer.withUnsafeBufferPointer { mine in
-            other.buffer.withUnsafeBufferPointer { theirs in SpoolEntry.precedes(head, in: mine, other.head, in: theirs) }
+            other.buffer.withUnsafeBufferPointer { theirs in SpoolEntry.precedes(head, in: mine, other.head, in: theirs)
+            }
         }
     }
 
@@ -203,7 +204,9 @@ struct RunReader {
         while filled < count && offset < end {
             let wanted = min(buffer.count - filled, end - offset)
             let read = try systemCall("pread(listing spool)") {
-                buffer.withUnsafeMutableBytes { raw in pread(descriptor, raw.baseAddress! + filled, wanted, off_t(offset)) }
+                buffer.withUnsafeMutableBytes { raw in
+                    pread(descriptor, raw.baseAddress! + filled, wanted, off_t(offset))
+                }
             }
             guard read > 0 else {
                 throw SystemError(call: "pread(listing spool): the file ends before its last run", errno: EIO)

@@ -37,7 +37,8 @@ struct WatchedDirectory {
 
     /// The mask for monitors announcing on creation, on close, or both.
     static func mask(for modes: Set<AnnounceMode>) -> UInt32 {
-        var mask = UInt32(IN_CREATE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVE_SELF) | UInt32(IN_DELETE_SELF)
+        var mask =
+            UInt32(IN_CREATE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVE_SELF) | UInt32(IN_DELETE_SELF)
             | UInt32(IN_ONLYDIR)
         if modes.contains(.close) {
             mask |= UInt32(IN_CLOSE_WRITE) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)

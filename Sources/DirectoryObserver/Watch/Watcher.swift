@@ -250,7 +250,9 @@ final class Watcher {
             case .create:
                 announce = event.has(IN_CREATE) || event.has(IN_MOVED_TO)
             case .close:
-                announce = event.has(IN_MOVED_TO) || (event.has(IN_CLOSE_WRITE) && openedFiles[index]?.contains(event.name) == true)
+                announce =
+                    event.has(IN_MOVED_TO)
+                    || (event.has(IN_CLOSE_WRITE) && openedFiles[index]?.contains(event.name) == true)
             }
             guard announce, monitor.filter.accepts(event.name) else { continue }
             found.append(

@@ -1,8 +1,9 @@
-@testable import DirectoryObserver
 import Foundation
 import Glibc
 import Logging
 import Synchronization
+
+@testable import DirectoryObserver
 
 /// One forwarder test's world: its own temporary directory, a fresh outbox with its group-commit writer
 /// (which raises `work` after each commit, as in the daemon), a log recorder, and helpers to add events,
