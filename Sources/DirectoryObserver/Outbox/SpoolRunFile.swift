@@ -95,7 +95,7 @@ public final class SpoolRunFile {
                 _ = fcntl(named, F_SETFD, FD_CLOEXEC)
                 return named
             }
-            lastError = SystemError(call: "mkostemp(\(directory))", errno: errno)
+            lastError = SystemError(call: "mkstemp(\(directory))", errno: errno)
         }
         throw lastError
     }
@@ -115,7 +115,8 @@ private struct RunOutput {
     }
 
     mutating func append(seconds: Int64, nanoseconds: Int64, name: UnsafeBufferPointer<UInt8>) throws(SystemError) {
-        precondition(name.count <= Int(UInt16.max), "a file name is at most 65,535 bytes")
+        // Unreachable from outside input: a name from readdir is at most NAME_MAX (255) bytes on Linux.
+        precondition(name.count <= Int(UInt16.max), "a spooled name is at most 65,535 bytes")
         withUnsafeBytes(of: seconds) { buffer.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: nanoseconds)) { buffer.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt16(name.count)) { buffer.append(contentsOf: $0) }
