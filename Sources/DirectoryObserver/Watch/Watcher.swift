@@ -197,18 +197,20 @@ final class Watcher {
 
     // MARK: - Events
 
-    /// Reads every queued kernel event, hands the new files to the outbox (one append), and handles
-    /// overflow and vanished directories.
-    func readEvents() {
-        let events: [InotifyEvent]
+    /// Reads the queued kernel events (one `read`: a queue larger than the buffer is left for the next
+    /// call), hands the new files to the outbox (one append), and handles overflow and vanished
+    /// directories. Returns how many kernel events it read.
+    @discardableResult
+    func readEvents() -> Int {
+        var events: [InotifyEvent] = []
         do {
-            events = try inotify.readAvailable()
+            try inotify.readOnce(into: &events)
         } catch {
             logger.error("reading inotify failed; rebuilding the watches", metadata: ["error": "\(error)"])
             rebuild()
-            return
+            return 0
         }
-        guard !events.isEmpty else { return }
+        guard !events.isEmpty else { return 0 }
         lastEvent = Clock.monotonic()
         var found: [NewEvent] = []
         var overflowed = false
@@ -227,6 +229,17 @@ final class Watcher {
             metrics.inotifyOverflowed()
             logger.warning("inotify queue overflowed; listing every directory")
             listAll()
+        }
+        return events.count
+    }
+
+    /// Reads (as `readEvents`) until the kernel queue is empty or `limit` events were read.
+    func readQueue(atMost limit: Int) {
+        var read = 0
+        while read < limit {
+            let events = readEvents()
+            if events == 0 { return }
+            read += events
         }
     }
 

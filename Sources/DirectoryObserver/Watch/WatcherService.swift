@@ -5,8 +5,9 @@ import Logging
 import Synchronization
 
 /// Runs the `Watcher` on its own thread: a blocking `poll` on the inotify descriptor and a wake-up pipe,
-/// with the timeout of the next timer. `requestListing()` (the outbox recovered) and `stop()` come in
-/// through the pipe, from any thread.
+/// with the timeout of the next timer, and in a burst a short pause between reads (`ReadPacing`).
+/// `requestListing()` (the outbox recovered) and `stop()` come in through the pipe, from any thread, and
+/// cut a pause short.
 public final class WatcherService: Sendable {
     private enum Command: Sendable {
         case listAll
@@ -65,6 +66,7 @@ public final class WatcherService: Sendable {
     }
 
     private func run(_ watcher: Watcher, pipe: WakePipe) {
+        let pacing = ReadPacing.forThisMachine()
         var descriptors = [
             pollfd(fd: watcher.descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: pipe.readDescriptor, events: Int16(POLLIN), revents: 0),
@@ -80,8 +82,9 @@ public final class WatcherService: Sendable {
                 usleep(100_000)
                 continue
             }
-            if descriptors[0].revents != 0 {
-                watcher.readEvents()
+            if descriptors[0].revents != 0, let pause = pacing.pause(afterReading: watcher.readEvents()) {
+                // Only the pipe wakes the pause early, so a stop or a listing request is not held.
+                _ = poll(&descriptors[1], 1, pause)
             }
             if descriptors[1].revents != 0 {
                 pipe.drain()
@@ -90,7 +93,9 @@ public final class WatcherService: Sendable {
                     return commands
                 }
                 if pending.contains(where: { if case .stop = $0 { true } else { false } }) {
-                    watcher.readEvents()
+                    // What was queued when the stop came is at most the queue's limit; files that keep
+                    // arriving do not hold the stop.
+                    watcher.readQueue(atMost: pacing.queueLimit)
                     return
                 }
                 if !pending.isEmpty { watcher.listAll() }
