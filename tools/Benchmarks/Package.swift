@@ -26,5 +26,7 @@ let package = Package(
         .executableTarget(name: "dirobs-bench-drain", dependencies: ["BenchSupport", library, logging]),
         // Builds large outboxes in mixed states (tools/bench-stats, tools/bench-scrape).
         .executableTarget(name: "dirobs-fill", dependencies: [library]),
+        // The least an inotify watcher can do, paced as the daemon's or not: the burst's floor (tools/bench).
+        .executableTarget(name: "dirobs-inotify-reader", dependencies: [library]),
     ]
 )
