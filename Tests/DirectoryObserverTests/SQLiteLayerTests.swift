@@ -358,4 +358,50 @@ struct SQLiteLayerTests {
         try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(5_000), .text("after")]) }
         #expect((1...10).contains(connection.writeAheadLogFrames))
     }
+
+    @Test("the log starts over right after a complete checkpoint, unless a reader still uses it or a writer holds the lock")
+    func logStartedOverAfterCheckpoint() throws {
+        let connection = try openWithTable()
+        try connection.execute("PRAGMA journal_mode=WAL")
+        connection.takeOverCheckpoints()
+        let applicationID: Int32 = 0x1234
+        try connection.execute("PRAGMA application_id = \(applicationID)")
+        let insert = try connection.prepare("INSERT INTO t (id, v) VALUES (?, ?)")
+        for id in 1...20 {
+            try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(Int64(id)), .text("row")]) }
+        }
+        let reader = try SQLiteConnection(path: scratch.database, mode: .readOnly)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalar("SELECT count(*) FROM t") == .integer(20))
+
+        // The reader's snapshot holds every frame, so the checkpoint copies them all, but the log cannot
+        // start over under it: the write goes at the log's end.
+        #expect(connection.checkpointPassively())
+        #expect(!connection.startWriteAheadLogOver(applicationID: applicationID, restoringBusyTimeout: 5_000))
+        #expect(connection.writeAheadLogFrames > 1)
+        try reader.execute("COMMIT")
+
+        // Another writer's lock: no wait, no restart, and the busy timeout comes back.
+        let other = try SQLiteConnection(path: scratch.database, mode: .readWrite)
+        try other.execute("BEGIN IMMEDIATE")
+        #expect(connection.checkpointPassively())
+        let started = ContinuousClock.now
+        #expect(!connection.startWriteAheadLogOver(applicationID: applicationID, restoringBusyTimeout: 300))
+        #expect(ContinuousClock.now - started < .milliseconds(250))
+        let blocked = try #require(throws: SQLiteError.self) {
+            try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(99), .text("blocked")]) }
+        }
+        #expect(blocked.isBusy)
+        #expect(ContinuousClock.now - started >= .milliseconds(250), "the busy timeout was not restored")
+        try other.execute("ROLLBACK")
+
+        // Nobody in the way: the log holds just the rewritten header now, and the file is unchanged.
+        #expect(connection.checkpointPassively())
+        #expect(connection.startWriteAheadLogOver(applicationID: applicationID, restoringBusyTimeout: 5_000))
+        #expect(connection.writeAheadLogFrames == 1)
+        #expect(try connection.scalar("PRAGMA application_id") == .integer(Int64(applicationID)))
+        try connection.transaction { () throws(SQLiteError) in try insert.run([.integer(21), .text("after")]) }
+        #expect(connection.writeAheadLogFrames == 2)
+        #expect(try reader.scalar("SELECT count(*) FROM t") == .integer(21))
+    }
 }

@@ -97,4 +97,20 @@ extension SQLiteConnection {
         if complete { logFrames?.pointee = 0 }
         return complete
     }
+
+    /// After `checkpointPassively()` copied the whole log, starts the log over now by committing one
+    /// write that changes nothing: the file's application id (which the caller knows) set to itself. SQLite
+    /// starts the log over at the first commit after such a checkpoint, and that commit also syncs the
+    /// log's new header, one fsync more than any other commit: paid here instead of by the next commit
+    /// someone waits for. (An UPDATE that changes nothing would not do: SQLite skips it.) Does not wait
+    /// for another connection's lock; the busy timeout is restored afterwards. True when the log now
+    /// holds just that commit; false when a reader kept the old log or the write failed, and then the
+    /// next commit starts the log over, as it would have anyway.
+    @discardableResult
+    public func startWriteAheadLogOver(applicationID: Int32, restoringBusyTimeout milliseconds: Int32) -> Bool {
+        setBusyTimeout(milliseconds: 0)
+        defer { setBusyTimeout(milliseconds: milliseconds) }
+        guard (try? execute("PRAGMA application_id = \(applicationID)")) != nil else { return false }
+        return writeAheadLogFrames == 1
+    }
 }
