@@ -37,6 +37,38 @@ struct OutboxStoreTests {
         #expect(try store.pendingCount() == 20)
     }
 
+    @Test("a read in one snapshot sees one state of the outbox, and always ends its transaction")
+    func readingInOneSnapshot() throws {
+        let store = try openStore(directory)
+        try store.insert(event("first"), createdAt: 1)
+        let other = OutboxStore(connection: try OutboxFile.open(path: directory.file("outbox.sqlite3"), access: .modify))
+        let counted = try store.reading { () throws(SQLiteError) -> [Int] in
+            let before = try store.pendingCount(queue: "q")
+            try other.insert(event("second"), createdAt: 1)
+            return [before, try store.pendingCount(queue: "q")]
+        }
+        #expect(counted == [1, 1], "a commit by another connection is not seen inside the snapshot")
+        #expect(!store.connection.isInTransaction)
+        #expect(try store.pendingCount(queue: "q") == 2)
+
+        #expect(throws: SQLiteError.self) {
+            try store.reading { () throws(SQLiteError) in
+                _ = try store.pendingCount(queue: "q")
+                _ = try store.connection.scalar("SELECT no_such_column FROM events")
+            }
+        }
+        #expect(!store.connection.isInTransaction, "a failed read leaves no snapshot held")
+        try other.insert(event("third"), createdAt: 1)
+        #expect(try store.pendingCount(queue: "q") == 3)
+
+        try store.connection.transaction { () throws(SQLiteError) in
+            #expect(try store.reading { () throws(SQLiteError) in try store.pendingCount(queue: "q") } == 3)
+            #expect(store.connection.isInTransaction, "inside a transaction, the read does not end it")
+            try store.insert(event("fourth"), createdAt: 1)
+        }
+        #expect(try other.pendingCount(queue: "q") == 4)
+    }
+
     @Test("inserting many events at once keeps their order and every field", arguments: [1, 15, 16, 17, 127, 128, 144, 300, 1_000])
     func insertMany(count: Int) throws {
         let store = try openStore(directory)

@@ -163,17 +163,19 @@ final class Forwarder {
         do {
             let now = Clock.monotonic()
             var batches: [ForwardBatch] = []
-            // Every queue with events: reading a queue with none pending costs one probe of the pending index.
-            for queue in try store.distinctQueues(in: "events") {
-                if let retry = queueRetries[queue], retry.notBefore > now {
-                    earliestRetry = min(earliestRetry, retry.notBefore)
-                    continue
-                }
-                let after = inFlight[queue] ?? cursors[queue] ?? 0
-                if let batch = try ForwardBatch.read(
-                    from: store, queue: queue, afterID: after, limit: settings.batchSize, reusing: &spareStorage)
-                {
-                    batches.append(batch)
+            try store.reading { () throws(SQLiteError) in
+                // Every queue with events: reading a queue with none pending costs one probe of the pending index.
+                for queue in try store.distinctQueues(in: "events") {
+                    if let retry = queueRetries[queue], retry.notBefore > now {
+                        earliestRetry = min(earliestRetry, retry.notBefore)
+                        continue
+                    }
+                    let after = inFlight[queue] ?? cursors[queue] ?? 0
+                    if let batch = try ForwardBatch.read(
+                        from: store, queue: queue, afterID: after, limit: settings.batchSize, reusing: &spareStorage)
+                    {
+                        batches.append(batch)
+                    }
                 }
             }
             if outboxFailing {

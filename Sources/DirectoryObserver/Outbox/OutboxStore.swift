@@ -21,6 +21,21 @@ public final class OutboxStore {
         return statement
     }
 
+    /// Runs `body` in one read transaction: its queries see one snapshot of the outbox and take SQLite's
+    /// shared-memory locks once, not once per statement. Inside a transaction already, `body` just runs
+    /// in it. The transaction ends however `body` ends.
+    func reading<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        guard !connection.isInTransaction else { return try body() }
+        try statement("BEGIN DEFERRED").run()
+        defer {
+            // A transaction left open would hold this snapshot for good, and hide every later commit.
+            if (try? statement("COMMIT").run()) == nil && connection.isInTransaction {
+                try? connection.execute("ROLLBACK")
+            }
+        }
+        return try body()
+    }
+
     /// Finalizes the statements and closes the connection.
     public func close() throws(SQLiteError) {
         statements.removeAll()
