@@ -72,12 +72,12 @@ extension Forwarder {
             } else {
                 prefetched = consume next
             }
-            let first = try settle(current, replies: try session.connection.receive(current.replyCount))
+            let first = settle(current, replies: try session.connection.receive(current.replyCount))
             outcome.merge(first)
             if let sent = following, !first.troubled.isEmpty {
                 // Work with Redis waits for the second round's replies; its troubled queues' batches are void.
                 outcome.merge(
-                    try settle(sent, replies: try session.connection.receive(sent.replyCount), voiding: first.troubled))
+                    settle(sent, replies: try session.connection.receive(sent.replyCount), voiding: first.troubled))
                 following = nil
             }
             prefetched?.removeAll { outcome.troubled.contains($0.queue) }
