@@ -175,7 +175,7 @@ extension OutboxWriter {
         }
         completions.forEach { $0() }
         if inserted { onCommit() }
-        checkpointWhenDue(store, quiet: quiet)
+        checkpointWhenDue(store, quiet: quiet, listing: !loop.listings.isEmpty)
         if loop.pruning.isDue(now: committedAt, idle: false) { prune(store, &loop.pruning) }
     }
 
@@ -238,13 +238,16 @@ extension OutboxWriter {
     /// Checkpoints (without waiting for readers) once the log holds `quietCheckpointFrames` and nothing
     /// waited when the commit ended (`quiet`), or `busyCheckpointFrames` whatever waits. It runs after the
     /// commit's completions and `onCommit`, so the events just committed are on their way to Redis while
-    /// the database file syncs. When the whole log was copied and still nothing waits, the log starts
-    /// over right away, so the extra fsync of a new log's header is not paid by the next event's commit.
-    private func checkpointWhenDue(_ store: OutboxStore, quiet: Bool) {
+    /// the database file syncs. When the whole log was copied and still nothing waits (no request, no
+    /// listing's next chunk), the log starts over right away, so the extra fsync of a new log's header is
+    /// not paid by the next event's commit.
+    private func checkpointWhenDue(_ store: OutboxStore, quiet: Bool, listing: Bool) {
         let frames = store.connection.writeAheadLogFrames
         guard frames >= Self.quietCheckpointFrames else { return }
         guard frames >= Self.busyCheckpointFrames || quiet else { return }
-        guard store.connection.checkpointPassively(), state.withLock({ $0.requests.isEmpty }) else { return }
+        guard store.connection.checkpointPassively(), !listing, state.withLock({ $0.requests.isEmpty }) else {
+            return
+        }
         store.connection.startWriteAheadLogOver(
             applicationID: Migrations.applicationID,
             restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
