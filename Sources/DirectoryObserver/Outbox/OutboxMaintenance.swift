@@ -19,11 +19,7 @@ public final class OutboxMaintenance {
         self.clock = clock
         let connection = try OutboxFile.open(path: path, access: .modify)
         store = OutboxStore(connection: connection)
-        do throws(SQLiteError) {
-            try connection.execute("PRAGMA busy_timeout = \(Int(busyTimeout * 1000))")
-        } catch {
-            throw OutboxError(path: path, reason: .sqlite(error))
-        }
+        connection.setBusyTimeout(milliseconds: Int32(clamping: Int(busyTimeout * 1000)))
     }
 
     deinit {

@@ -248,9 +248,7 @@ extension OutboxWriter {
         guard store.connection.checkpointPassively(), !listing, state.withLock({ $0.requests.isEmpty }) else {
             return
         }
-        store.connection.startWriteAheadLogOver(
-            applicationID: Migrations.applicationID,
-            restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
+        store.connection.startWriteAheadLogOver(applicationID: Migrations.applicationID)
     }
 
     /// Seconds without a commit before a write-ahead log left large by a big transaction is truncated.
@@ -263,8 +261,7 @@ extension OutboxWriter {
         var info = stat()
         guard stat(store.connection.writeAheadLogPath, &info) == 0, Int(info.st_size) > OutboxFile.journalSizeLimit
         else { return true }
-        let truncated = store.connection.truncateWriteAheadLog(
-            restoringBusyTimeout: SQLiteConnection.defaultBusyTimeoutMilliseconds)
+        let truncated = store.connection.truncateWriteAheadLog()
         if truncated {
             logger.debug("outbox write-ahead log truncated", metadata: ["outbox.wal_bytes_before": "\(info.st_size)"])
         }

@@ -56,11 +56,9 @@ extension SQLiteConnection {
 extension SQLiteConnection {
     /// Copies the write-ahead log back into the database and truncates it to zero bytes, without waiting:
     /// when another connection reads or writes at that moment it returns false and changes nothing that
-    /// matters (a later call tries again). The busy timeout is restored afterwards.
-    public func truncateWriteAheadLog(restoringBusyTimeout milliseconds: Int32) -> Bool {
-        setBusyTimeout(milliseconds: 0)
-        defer { setBusyTimeout(milliseconds: milliseconds) }
-        return checkpoint(mode: SQLITE_CHECKPOINT_TRUNCATE) == SQLITE_OK
+    /// matters (a later call tries again).
+    public func truncateWriteAheadLog() -> Bool {
+        withoutWaitingForLocks { checkpoint(mode: SQLITE_CHECKPOINT_TRUNCATE) == SQLITE_OK }
     }
 
     /// Stops this connection from checkpointing on its own (SQLite's automatic checkpoint runs inside the
@@ -103,14 +101,12 @@ extension SQLiteConnection {
     /// starts the log over at the first commit after such a checkpoint, and that commit also syncs the
     /// log's new header, one fsync more than any other commit: paid here instead of by the next commit
     /// someone waits for. (An UPDATE that changes nothing would not do: SQLite skips it.) Does not wait
-    /// for another connection's lock; the busy timeout is restored afterwards. True when the log now
-    /// holds just that commit; false when a reader kept the old log or the write failed, and then the
-    /// next commit starts the log over, as it would have anyway.
+    /// for another connection's lock. True when the log now holds just that commit; false when a reader
+    /// kept the old log or the write failed, and then the next commit starts the log over, as it would
+    /// have anyway.
     @discardableResult
-    public func startWriteAheadLogOver(applicationID: Int32, restoringBusyTimeout milliseconds: Int32) -> Bool {
-        setBusyTimeout(milliseconds: 0)
-        defer { setBusyTimeout(milliseconds: milliseconds) }
-        guard (try? execute("PRAGMA application_id = \(applicationID)")) != nil else { return false }
-        return writeAheadLogFrames == 1
+    public func startWriteAheadLogOver(applicationID: Int32) -> Bool {
+        withoutWaitingForLocks { (try? execute("PRAGMA application_id = \(applicationID)")) != nil }
+            && writeAheadLogFrames == 1
     }
 }

@@ -18,6 +18,8 @@ public final class SQLiteConnection {
     var logFrames: UnsafeMutablePointer<Int32>?
     /// The path the connection was opened with.
     public let path: String
+    /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`.
+    public private(set) var busyTimeoutMilliseconds: Int32
 
     /// Opens `path`. The handle is closed again when opening fails.
     /// How long a statement waits for another connection's lock unless told otherwise.
@@ -41,6 +43,7 @@ public final class SQLiteConnection {
         }
         self.handle = db
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
     }
 
@@ -128,9 +131,19 @@ public final class SQLiteConnection {
     /// True while a transaction is open.
     public var isInTransaction: Bool { sqlite3_get_autocommit(db) == 0 }
 
-    /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`.
+    /// Sets how long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`.
     public func setBusyTimeout(milliseconds: Int32) {
         sqlite3_busy_timeout(db, milliseconds)
+        busyTimeoutMilliseconds = milliseconds
+    }
+
+    /// Runs `body` with a busy timeout of 0 (another connection's lock fails it at once), then puts the
+    /// connection's own timeout back.
+    func withoutWaitingForLocks<T>(_ body: () -> T) -> T {
+        let own = busyTimeoutMilliseconds
+        setBusyTimeout(milliseconds: 0)
+        defer { setBusyTimeout(milliseconds: own) }
+        return body()
     }
 
     /// `sqlite3_wal_checkpoint_v2` on the main database; returns SQLite's result code.
