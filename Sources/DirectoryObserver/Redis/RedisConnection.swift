@@ -76,28 +76,28 @@ public final class RedisConnection {
     /// runs them, then must read exactly `commands.count` replies with `receive` before sending more
     /// that it wants answered in order. The bytes go straight from `commands` to the socket (hiredis's
     /// own output buffer stays empty, so its reads are unaffected): a round of a few megabytes is not
-    /// copied into a buffer that grows by doubling and is freed after every write.
+    /// copied into a buffer that grows by doubling and is freed after every write. They go with
+    /// `MSG_NOSIGNAL`: a server that reset the connection (it died while a large pipeline was going out)
+    /// makes the send fail with `EPIPE`, a `.connection` error, instead of raising SIGPIPE, whose default
+    /// action kills the whole process.
     public func send(_ commands: RESPCommands) throws(RedisError) {
         if let failure { throw failure }
         let fd = context.pointee.fd
-        let endpoint = endpoint
-        let outcome = try Self.withSIGPIPEBlocked { () -> RedisError? in
-            commands.bytes.withUnsafeBytes { bytes -> RedisError? in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written > 0 {
-                        offset += written
-                        continue
-                    }
-                    let code = written == 0 ? EPIPE : errno
-                    if code == EINTR { continue }
-                    let detail = "\(endpoint): write: \(String(cString: strerror(code)))"
-                    let timedOut = code == EAGAIN || code == EWOULDBLOCK
-                    return RedisError(kind: timedOut ? .timeout : .connection, detail: detail)
+        let outcome = commands.bytes.withUnsafeBytes { bytes -> RedisError? in
+            var offset = 0
+            while offset < bytes.count {
+                let sent = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if sent > 0 {
+                    offset += sent
+                    continue
                 }
-                return nil
+                let code = sent == 0 ? EPIPE : errno
+                if code == EINTR { continue }
+                let detail = "\(endpoint): send: \(String(cString: strerror(code)))"
+                let timedOut = code == EAGAIN || code == EWOULDBLOCK
+                return RedisError(kind: timedOut ? .timeout : .connection, detail: detail)
             }
+            return nil
         }
         if let outcome {
             // Part of a command may have gone out: the connection cannot be used again.
@@ -106,23 +106,22 @@ public final class RedisConnection {
         }
     }
 
-    /// Reads `count` replies, in order (anything still unsent is written first).
+    /// Reads `count` replies, in order. Only reads: every command goes out through `send`, so hiredis
+    /// never has anything of its own to write first (and no write here can raise SIGPIPE).
     public func receive(_ count: Int) throws(RedisError) -> [RedisReply] {
         if let failure { throw failure }
-        return try Self.withSIGPIPEBlocked { () throws(RedisError) -> [RedisReply] in
-            var replies: [RedisReply] = []
-            replies.reserveCapacity(count)
-            for _ in 0..<count {
-                var raw: UnsafeMutableRawPointer?
-                guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                    throw contextFailure()
-                }
-                let reply = raw.assumingMemoryBound(to: redisReply.self)
-                replies.append(Self.copy(reply))
-                freeReplyObject(raw)
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(count)
+        for _ in 0..<count {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                throw contextFailure()
             }
-            return replies
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.copy(reply))
+            freeReplyObject(raw)
         }
+        return replies
     }
 
     /// AUTH with a password, or with a username and a password (Redis 6 ACLs).
@@ -140,34 +139,6 @@ public final class RedisConnection {
     }
 
     // MARK: - Internals
-
-    /// Runs `body` with SIGPIPE blocked on the calling thread. hiredis sends with write(2), not
-    /// send(MSG_NOSIGNAL): writing to a socket the server has reset (it died while a large pipeline was
-    /// going out) raises SIGPIPE, whose default action kills the whole process. SIGPIPE from write(2) is
-    /// sent to the writing thread, so while it is blocked the write fails with EPIPE instead, which
-    /// becomes a `.connection` error. A SIGPIPE raised meanwhile is consumed before unblocking, unless
-    /// one was already pending before `body` (then it is not ours to take).
-    private static func withSIGPIPEBlocked<T>(_ body: () throws(RedisError) -> T) throws(RedisError) -> T {
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        var previousMask = sigset_t()
-        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
-        var pending = sigset_t()
-        sigpending(&pending)
-        let wasPending = sigismember(&pending, SIGPIPE) == 1
-        defer {
-            if !wasPending {
-                sigpending(&pending)
-                if sigismember(&pending, SIGPIPE) == 1 {
-                    var noWait = timespec(tv_sec: 0, tv_nsec: 0)
-                    _ = sigtimedwait(&pipeSignal, nil, &noWait)
-                }
-            }
-            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
-        }
-        return try body()
-    }
 
     /// Records the context's error as this connection's permanent failure and returns it.
     private func contextFailure() -> RedisError {
