@@ -322,13 +322,13 @@ struct OutboxStoreTests {
     @Test("the forwarder's queues: every queue with events, in name order; one delivered through has no batch")
     func queuesWithEvents() throws {
         let store = try openStore(directory)
-        #expect(try store.distinctQueues(in: "events") == [])
+        #expect(try store.distinctQueues(in: .events) == [])
         try store.insert(event("1", queue: "zeta"), createdAt: 1)
         try store.insert(event("2", queue: "alpha"), createdAt: 1)
         try store.insert(event("3", queue: "alpha"), createdAt: 1)
         let done = try store.insert(event("4", queue: "mid"), createdAt: 1)
         try store.markDelivered(queue: "mid", through: done, skipped: [], at: 1)
-        #expect(try store.distinctQueues(in: "events") == ["alpha", "mid", "zeta"])
+        #expect(try store.distinctQueues(in: .events) == ["alpha", "mid", "zeta"])
         #expect(try store.oldestPendingID(queue: "mid") == nil)
         #expect(try store.oldestPendingID(queue: "alpha") == 2)
     }

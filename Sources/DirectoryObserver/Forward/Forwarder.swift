@@ -165,7 +165,7 @@ final class Forwarder {
             var batches: [ForwardBatch] = []
             try store.reading { () throws(SQLiteError) in
                 // Every queue with events: reading a queue with none pending costs one probe of the pending index.
-                for queue in try store.distinctQueues(in: "events") {
+                for queue in try store.distinctQueues(in: .events) {
                     if let retry = queueRetries[queue], retry.notBefore > now {
                         earliestRetry = min(earliestRetry, retry.notBefore)
                         continue

@@ -43,7 +43,7 @@ public final class OutboxMaintenance {
         if let queue {
             queues = [queue]
         } else {
-            queues = try reading { () throws(SQLiteError) in try store.distinctQueues(in: "events") }
+            queues = try reading { () throws(SQLiteError) in try store.distinctQueues(in: .events) }
         }
         var deleted = 0
         for queue in queues {

@@ -31,11 +31,7 @@ extension OutboxStore {
     func visitPending(
         queue: String, afterID: Int64, limit: Int, _ visit: (PendingEventRow) -> Bool
     ) throws(SQLiteError) -> Int {
-        let select = try statement(
-            """
-            SELECT id, counter, directory, filename, event, event_timestamp, created_at FROM events
-            INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter) ORDER BY id LIMIT ?3
-            """)
+        let select = try statement(Self.pendingRowsSQL)
         defer { select.reset() }
         try select.bind([.text(queue), .integer(afterID), .integer(Int64(limit))])
         let row = PendingEventRow(statement: select)
@@ -46,6 +42,12 @@ extension OutboxStore {
         }
         return visited
     }
+
+    /// The query of `visitPending`, built once: finding its prepared statement builds no SQL.
+    private static let pendingRowsSQL = """
+        SELECT id, counter, directory, filename, event, event_timestamp, created_at FROM events
+        INDEXED BY events_by_queue_state WHERE \(pendingAfter) ORDER BY id LIMIT ?3
+        """
 
     /// How many events are `dead`, over every queue.
     func deadCount() throws(SQLiteError) -> Int {

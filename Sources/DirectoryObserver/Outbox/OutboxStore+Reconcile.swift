@@ -24,7 +24,7 @@ extension OutboxStore {
 
     /// Every queue the outbox knows: with events or with a recorded delivery, in name order.
     public func knownQueues() throws(SQLiteError) -> [String] {
-        Array(Set(try distinctQueues(in: "events")).union(try distinctQueues(in: "deliveries"))).sorted()
+        Array(Set(try distinctQueues(in: .events)).union(try distinctQueues(in: .deliveries))).sorted()
     }
 
     /// Redis holds `queue` only through `found`: every event of the queue above it that was recorded

@@ -191,7 +191,7 @@ public final class OutboxStore {
     public func prune(settledBefore cutoff: Double, limit: Int, scanLimit: Int) throws(SQLiteError) -> PruneStep {
         var step = PruneStep(deleted: 0, finished: true)
         var budget = limit
-        for queue in try distinctQueues(in: "deliveries") {
+        for queue in try distinctQueues(in: .deliveries) {
             guard let bound = try pruneBound(queue: queue, cutoff: cutoff, scanLimit: scanLimit) else { continue }
             for state in ["pending", "skipped", "delivered"] {
                 let delete = try statement(
@@ -269,10 +269,28 @@ public final class OutboxStore {
         return events
     }
 
-    /// The distinct queue names of `table` (`events` or `deliveries`), in name order, one index probe each.
-    func distinctQueues(in table: String) throws(SQLiteError) -> [String] {
-        let index = table == "events" ? "INDEXED BY events_by_queue_state" : ""
-        let next = try statement("SELECT queue FROM \(table) \(index) WHERE queue > ? ORDER BY queue LIMIT 1")
+    /// A table whose rows name a queue.
+    enum QueueTable {
+        case events
+        case deliveries
+
+        /// The first queue name above `?1`, through the table's index; kept as one string per table, so
+        /// finding the prepared statement builds no SQL.
+        var nextQueueSQL: String {
+            switch self {
+            case .events: Self.nextInEvents
+            case .deliveries: Self.nextInDeliveries
+            }
+        }
+
+        private static let nextInEvents =
+            "SELECT queue FROM events INDEXED BY events_by_queue_state WHERE queue > ? ORDER BY queue LIMIT 1"
+        private static let nextInDeliveries = "SELECT queue FROM deliveries WHERE queue > ? ORDER BY queue LIMIT 1"
+    }
+
+    /// The distinct queue names of `table`, in name order, one index probe each.
+    func distinctQueues(in table: QueueTable) throws(SQLiteError) -> [String] {
+        let next = try statement(table.nextQueueSQL)
         var queues: [String] = []
         var after = ""
         while true {
@@ -305,7 +323,7 @@ public final class OutboxStore {
     public func pendingCount(queue: String? = nil) throws(SQLiteError) -> Int {
         guard let queue else {
             var total = 0
-            for queue in try distinctQueues(in: "events") { total += try pendingCount(queue: queue) }
+            for queue in try distinctQueues(in: .events) { total += try pendingCount(queue: queue) }
             return total
         }
         let count = try statement("SELECT count(*) FROM events INDEXED BY events_by_queue_state WHERE \(Self.pendingAfter)")
