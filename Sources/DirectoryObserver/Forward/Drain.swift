@@ -45,7 +45,7 @@ public enum Drain {
             case .idle:
                 writer.flush()
                 return Outcome(settled: settled, dead: (try? store.deadCount()) ?? 0)
-            case .progress(let count):
+            case .progress(let count), .caughtUp(let count):
                 settled += count
                 unavailableSince = nil
                 if count == 0 { try checkHeld() }

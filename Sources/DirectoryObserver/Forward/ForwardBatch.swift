@@ -39,6 +39,9 @@ struct ForwardBatch {
     private var encoded: [UInt8] { storage.encoded }
     /// Events not pushed on purpose, decided just before the round trip.
     private(set) var skipped: [SkippedEvent] = []
+    /// Whether the read stopped before the queue's last pending event (at the limit, or where the
+    /// counter changes): the queue has more to send without any new commit.
+    private(set) var mayHaveMore = false
 
     var ids: ClosedRange<Int64> { events.first!.id...events.last!.id }
     var hasExists: Bool { events.contains { $0.kind == .exists } }
@@ -65,7 +68,7 @@ struct ForwardBatch {
         var counterBytes: [UInt8]?
         var encoder = MessageBulkEncoder()
         var lastTimestamp = 0.0
-        _ = try store.visitPending(queue: queue, afterID: afterID, limit: limit) { row in
+        let visited = try store.visitPending(queue: queue, afterID: afterID, limit: limit) { row in
             if batch == nil {
                 let counter = row.counter
                 var first = ForwardBatch(queue: queue, counter: counter, storage: spares.popLast() ?? Storage())
@@ -85,6 +88,7 @@ struct ForwardBatch {
             return true
         }
         guard var batch, let last = batch.events.last else { return nil }
+        batch.mayHaveMore = visited == limit || visited > batch.events.count
         let name = batch.storage.lastFingerprint
         MessageFingerprint.append(id: last.id, timestamp: lastTimestamp, name: name, to: &batch.storage.lastFingerprint)
         return batch

@@ -1,8 +1,9 @@
 /// The forwarder's round trips, pipelined two deep during a backlog.
 ///
-/// A round is written to Redis, then the next round is read (and encoded) while Redis runs it. When the
-/// next round needs nothing from Redis before it can go (no list length to learn), it is written before
-/// the first round's replies are read, so Redis finds it waiting as soon as it is done with the first.
+/// A round is written to Redis, then the next round is read (and encoded) while Redis runs it, if there
+/// can be one (`readAhead`). When the next round needs nothing from Redis before it can go (no list
+/// length to learn), it is written before the first round's replies are read, so Redis finds it waiting
+/// as soon as it is done with the first.
 ///
 /// Why the second round is safe before the first is known: its script for a queue expects the watermark
 /// the first round's script for that queue sets, so it can go in only if the first one did. A queue whose
@@ -54,16 +55,21 @@ extension Forwarder {
 
     /// Sends `batches`, then keeps Redis busy with the rounds after it while they can go unchecked, and
     /// settles every outcome. Nothing is in flight when it returns; `prefetched` holds the batches read
-    /// after the last round. Throws a `RedisError` when Redis is unavailable (after settling every batch
-    /// that went in), any other error when reconciling with the outbox failed.
-    func forward(_ batches: consuming [ForwardBatch], over session: RedisSession) throws -> Int {
+    /// after the last round. Returns how many events were settled, and whether it is caught up: every
+    /// batch went in whole and the read after the last round found nothing (or needed no read), so only
+    /// a commit since then can give the next round work. Throws a `RedisError` when Redis is unavailable
+    /// (after settling every batch that went in), any other error when reconciling with the outbox failed.
+    func forward(_ batches: consuming [ForwardBatch], over session: RedisSession) throws -> (
+        settled: Int, caughtUp: Bool
+    ) {
         // Each round's batches live in its `SentRound` alone, so their buffers are reused without a copy.
         var current = try send(consume batches, above: [:], over: session)
         var outcome = RoundOutcome()
         var rounds = 1
+        var nothingAfter = false
         while true {
-            var unused = Double.infinity
-            let next = readBatches(after: current.lastIDs, earliestRetry: &unused)
+            let next = readAhead(after: current)
+            nothingAfter = next?.isEmpty == true
             var following: SentRound?
             let unchecked = next.map { !$0.isEmpty && $0.allSatisfy(canGoUnchecked) } ?? false
             if rounds < Self.roundsPerCall, unchecked {
@@ -91,7 +97,17 @@ extension Forwarder {
                 fingerprint: watermark.fingerprint, over: session)
         }
         if let unavailable = outcome.unavailable { throw unavailable }
-        return outcome.settled
+        return (outcome.settled, nothingAfter && outcome.troubled.isEmpty)
+    }
+
+    /// The batches right after a round in flight, read while Redis runs it; nil when reading failed.
+    /// Empty without a read when the round took every pending event its own read saw and no commit has
+    /// raised `newWork` since: a read now would find nothing the caller's next round will not, and a
+    /// caught-up forwarder spends no work beside the events it just sent.
+    private func readAhead(after round: SentRound) -> [ForwardBatch]? {
+        if let newWork, !newWork.isRaised, !round.batches.contains(where: \.mayHaveMore) { return [] }
+        var unused = Double.infinity
+        return readBatches(after: round.lastIDs, earliestRetry: &unused)
     }
 
     /// Whether a batch can be written while another round is in flight: it must not need a list length
@@ -111,7 +127,8 @@ extension Forwarder {
         let expectations = try batches.map { batch throws -> Int64 in
             try inFlight[batch.queue] ?? expected(for: batch.queue)
         }
-        let queues = Array(Set(batches.map(\.queue)))
+        // A round holds at most one batch per queue (`readBatches`).
+        let queues = batches.map(\.queue)
         commands.removeAll()
         for (batch, expected) in zip(batches, expectations) {
             batch.appendScriptCall(

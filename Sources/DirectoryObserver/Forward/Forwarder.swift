@@ -23,6 +23,10 @@ final class Forwarder {
         case idle
         /// Events were pushed or settled.
         case progress(Int)
+        /// Events were pushed or settled, and nothing is left that a new round could send before the
+        /// next commit raises `newWork` (no queue waits for a retry, no list length is due). Only a
+        /// forwarder with `newWork` says so.
+        case caughtUp(Int)
         /// Pending events exist but every queue waits for its retry time (until this monotonic time).
         case waiting(until: Double)
         /// Redis cannot be reached, refuses writes for now, or refuses the configuration.
@@ -36,6 +40,10 @@ final class Forwarder {
     let writer: OutboxWriter
     let board: QueueLengthBoard
     let logger: Logger
+    /// Raised after every commit to the outbox (the forwarder thread's wake-up signal). When there is
+    /// one, a round that took every pending event it saw reads the next round ahead only if it was raised
+    /// since (see `readAhead`); without one (`drain`), every round reads ahead.
+    let newWork: WakeSignal?
     var session: RedisSession?
     let reconciliation: Reconciliation
     /// Per queue, the watermark the queue's next batch expects Redis to hold: the last id recorded (or
@@ -75,13 +83,16 @@ final class Forwarder {
         var held: Bool
     }
 
-    init(settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger)
-    {
+    init(
+        settings: ForwarderSettings, store: OutboxStore, writer: OutboxWriter, board: QueueLengthBoard, logger: Logger,
+        newWork: WakeSignal? = nil
+    ) {
         self.settings = settings
         self.store = store
         self.writer = writer
         self.board = board
         self.logger = logger
+        self.newWork = newWork
         self.connectBackoff = Backoff(initial: settings.retry.initial, maximum: settings.retry.maximum)
         self.reconciliation = Reconciliation(
             store: store, writer: writer, lostWrites: settings.redis.lostWrites, logger: logger,
@@ -135,7 +146,11 @@ final class Forwarder {
             return earliestRetry.isFinite ? .waiting(until: earliestRetry) : .idle
         }
         do {
-            return .progress(try forward(batches, over: session))
+            let forwarded = try forward(batches, over: session)
+            if forwarded.caughtUp, newWork != nil, queueRetries.isEmpty, !lengthRefreshDue {
+                return .caughtUp(forwarded.settled)
+            }
+            return .progress(forwarded.settled)
         } catch let error as RedisError {
             return unavailable(error)
         } catch {
@@ -215,6 +230,11 @@ final class Forwarder {
 
     /// Spare batch buffers kept at most (a round holds a batch per queue, and the next round's too).
     static let spareStorageLimit = 8
+
+    /// Whether `refreshLengths` has lengths to publish now.
+    private var lengthRefreshDue: Bool {
+        Clock.monotonic() >= nextLengthRefresh && settings.queueLimits.values.contains { $0 != nil }
+    }
 
     /// While idle, once a second, publishes the length of every list that has a `poll_queue_limit`, so
     /// the watcher's listings never go by a length that a consumer has since drained.

@@ -33,7 +33,8 @@ public final class ForwarderService: Sendable {
         let box = Mutex<OutboxStore?>(OutboxStore(connection: connection))
         startThread(named: "forwarder") {
             guard let store = box.withLock({ $0.take() }) else { return }
-            let forwarder = Forwarder(settings: settings, store: store, writer: writer, board: board, logger: logger)
+            let forwarder = Forwarder(
+                settings: settings, store: store, writer: writer, board: board, logger: logger, newWork: work)
             self.run(forwarder)
             try? store.close()
             self.finished.signal()
@@ -48,7 +49,7 @@ public final class ForwarderService: Sendable {
             switch round {
             case .progress:
                 continue
-            case .idle:
+            case .idle, .caughtUp:
                 work.wait()
             case .waiting(let until):
                 work.wait(seconds: max(0.001, until - Clock.monotonic()))

@@ -16,6 +16,9 @@ public final class WakeSignal: Sendable {
         }
     }
 
+    /// Whether a signal waits for the next `wait()`: something happened since the last wait returned.
+    public var isRaised: Bool { raised.load(ordering: .acquiring) }
+
     /// Waits until signalled, however long that takes.
     public func wait() {
         semaphore.wait()

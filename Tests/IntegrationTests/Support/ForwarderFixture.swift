@@ -157,10 +157,14 @@ final class ForwarderFixture {
         try ForwarderService(settings: settings, writer: writer, board: board, work: work, logger: logger)
     }
 
-    /// A forwarder driven round by round on the calling thread, with its own read-write connection.
-    func forwarder(_ settings: ForwarderSettings) throws -> (Forwarder, OutboxStore) {
+    /// A forwarder driven round by round on the calling thread, with its own read-write connection. When
+    /// `wokenByCommits`, it is told of commits through `work`, as the daemon's is (and may say `.caughtUp`).
+    func forwarder(_ settings: ForwarderSettings, wokenByCommits: Bool = false) throws -> (Forwarder, OutboxStore) {
         let store = OutboxStore(connection: try OutboxFile.open(path: writer.path, access: .modify))
-        return (Forwarder(settings: settings, store: store, writer: writer, board: board, logger: logger), store)
+        let forwarder = Forwarder(
+            settings: settings, store: store, writer: writer, board: board, logger: logger,
+            newWork: wokenByCommits ? work : nil)
+        return (forwarder, store)
     }
 }
 
