@@ -193,4 +193,34 @@ struct ForwarderFailureTests {
         #expect(try server.integer("jobs:count") == Int64(pushedEvents.count))
         #expect(pushedEvents.count == (limited ? 5 : 7))
     }
+
+    @Test("after a listing saw them, a removed file is skipped and the others of a quiet directory are pushed")
+    func removedAfterSightingInQuietDirectory() throws {
+        let server = try RedisServer()
+        let fixture = try ForwarderFixture()
+        let quiet = fixture.watched + "/quiet"
+        #expect(mkdir(quiet, 0o755) == 0)
+        let files = [(fixture.watched, "a"), (fixture.watched, "b"), (fixture.watched, "c"), (quiet, "x"), (quiet, "y")]
+        for (directory, name) in files {
+            #expect(FileManager.default.createFile(atPath: directory + "/" + name, contents: Data()))
+        }
+        // The listing sees the files well after either directory last changed, then one of them goes.
+        usleep(UInt32(2 * DirectoryChanges.clockCoarseness * 1_000_000))
+        let seen = Clock.now()
+        #expect(unlink(fixture.watched + "/b") == 0)
+        let events = files.map { directory, name in
+            NewEvent(
+                queue: "jobs", counter: nil, directory: directory, filename: Array(name.utf8), kind: .exists,
+                timestamp: seen)
+        }
+        try fixture.append(events)
+        let outcome = try Drain.run(settings: fixture.settings(server), writer: fixture.writer, logger: fixture.logger)
+        #expect(outcome == Drain.Outcome(settled: 5, dead: 0))
+
+        let rows = try fixture.rows(queue: "jobs")
+        #expect(rows.map(\.state) == [.delivered, .skipped, .delivered, .delivered, .delivered])
+        #expect(rows.count == 5 && rows[1].lastError?.contains("gone") == true)
+        let pushed = [events[0], events[2], events[3], events[4]]
+        #expect(try server.consumerOrder("jobs") == pushed.map(ForwarderFixture.message))
+    }
 }

@@ -4,10 +4,12 @@ import Glibc
 /// of a batch share the counter key (a batch is cut where the counter changes). Its message arguments
 /// are encoded for the wire once, straight from SQLite's buffers, into one buffer.
 struct ForwardBatch {
-    /// Where an `exists` event's file is (checked just before forwarding).
+    /// Where an `exists` event's file is (checked just before forwarding), and when a listing saw it.
     struct FileLocation {
         let directory: String
         let name: [UInt8]
+        /// The event's timestamp: a listing takes it before it reads the directory.
+        let seenAt: Double
     }
 
     /// One event of the batch.
@@ -117,7 +119,7 @@ struct ForwardBatch {
                 storage.lastFingerprint.append(contentsOf: filename)
             }
         }
-        let file = kind == .exists ? FileLocation(directory: row.directory, name: row.filename) : nil
+        let file = kind == .exists ? FileLocation(directory: row.directory, name: row.filename, seenAt: timestamp) : nil
         storage.events.append(
             Event(
                 id: id, kind: kind, arguments: start..<storage.encoded.count, file: file, committedAt: row.committedAt))
@@ -125,11 +127,16 @@ struct ForwardBatch {
 
     /// SPEC §5 at forward time: an `exists` event is skipped when its file is gone, or when pushing it would
     /// make the list longer than `limit`. `created` events are always pushed (and take room in the list).
+    /// A file is looked up only when its directory lost an entry since the listing saw it.
     mutating func decideSkips(limit: Int?, listLength: Int) {
         var room = limit.map { $0 - listLength } ?? Int.max
+        var directories = DirectoryChanges()
         for event in events {
             if let file = event.file {
-                if !Self.fileExists(directory: file.directory, name: file.name) {
+                let stillThere =
+                    directories.unchanged(file.directory, since: file.seenAt)
+                    || Self.fileExists(directory: file.directory, name: file.name)
+                if !stillThere {
                     skipped.append(SkippedEvent(id: event.id, reason: "file gone before it was forwarded"))
                     continue
                 }

@@ -139,6 +139,9 @@ final class Watcher {
         // A listing still owed to other monitors of the directory goes with this one.
         if let failed = directory.failedListing { chosen = Array(failed.monitors.union(chosen)).sorted() }
         let spools = chosen.map { _ in ListingSpool() }
+        // Before the scan: every file listed was seen at or after it, and the forwarder counts on that
+        // when it spares a lookup per file (`DirectoryChanges`).
+        let timestamp = Clock.now()
         do {
             try scan(directory.path) { name, modified in
                 for (slot, monitorIndex) in chosen.enumerated() where monitors[monitorIndex].filter.accepts(name) {
@@ -153,7 +156,6 @@ final class Watcher {
             directories[index].failedListing = nil
             logger.info("directory listing works again", metadata: ["watch.directory": "\(directory.path)"])
         }
-        let timestamp = Clock.now()
         for (slot, monitorIndex) in chosen.enumerated() {
             let config = monitors[monitorIndex].config
             let request = ListingRequest(
