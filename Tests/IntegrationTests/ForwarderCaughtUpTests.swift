@@ -37,14 +37,16 @@ struct ForwarderCaughtUpTests {
         let first = try fixture.appendJobs(count: 250)
         let (forwarder, store) = try fixture.forwarder(fixture.settings(server, batchSize: 100), wokenByCommits: true)
         defer { try? store.close() }
+        // As the forwarder thread does before a round, the wait takes the signal (the writer raises it
+        // right after the append's completion runs, so the test waits for it): with no commit signalled,
+        // batches cut at the batch size are what makes the round read on.
+        #expect(fixture.work.wait(seconds: 30))
         #expect(forwarder.round() == .caughtUp(250))
 
-        // As the forwarder thread does after a caught-up round: the wait takes the signal.
-        #expect(fixture.work.wait(seconds: 0))
         let later = ForwarderFixture.events(queue: "jobs", counter: "jobs:count", count: 7, stem: "later")
         try fixture.append(later)
-        #expect(fixture.work.isRaised)
-        #expect(fixture.work.wait(seconds: 0))
+        #expect(fixture.work.wait(seconds: 30))
+        #expect(!fixture.work.isRaised)
         #expect(forwarder.round() == .caughtUp(7))
         #expect(forwarder.round() == .idle)
         #expect(try server.consumerOrder("jobs") == (first + later).map(ForwarderFixture.message))
@@ -73,7 +75,7 @@ struct ForwarderCaughtUpTests {
         #expect(try server.consumerOrder("jobs") == (fine + later).map(ForwarderFixture.message))
     }
 
-    @Test("with a poll_queue_limit, a round is not caught up while the list lengths are due; the idle round publishes them")
+    @Test("a list length due keeps a round from saying caught up; the idle round after it publishes the lengths")
     func dueLengthsAreNotCaughtUp() throws {
         let server = try RedisServer()
         let fixture = try ForwarderFixture()
