@@ -75,6 +75,27 @@ struct ForwarderCaughtUpTests {
         #expect(try server.consumerOrder("jobs") == (fine + later).map(ForwarderFixture.message))
     }
 
+    @Test("a queue whose batch went dead waits out its retry time once, then no longer keeps the forwarder busy")
+    func deadBatchStopsHoldingCaughtUp() throws {
+        let server = try RedisServer()
+        try server.command("SET", "broken", "not a list")
+        let fixture = try ForwarderFixture()
+        try fixture.append(ForwarderFixture.events(queue: "broken", counter: nil, count: 2, stem: "x"))
+        let settings = fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 1))
+        let (forwarder, store) = try fixture.forwarder(settings, wokenByCommits: true)
+        defer { try? store.close() }
+        #expect(forwarder.round() == .progress(2))
+        #expect(fixture.writer.flush())
+        #expect(try fixture.count(.dead, queue: "broken") == 2)
+        // Its retry time passes; a read finds nothing left to retry and drops the wait.
+        usleep(20_000)
+        #expect(forwarder.round() == .idle)
+
+        let fine = try fixture.appendJobs(count: 3)
+        #expect(forwarder.round() == .caughtUp(3))
+        #expect(try server.consumerOrder("jobs") == fine.map(ForwarderFixture.message))
+    }
+
     @Test("a list length due keeps a round from saying caught up; the idle round after it publishes the lengths")
     func dueLengthsAreNotCaughtUp() throws {
         let server = try RedisServer()

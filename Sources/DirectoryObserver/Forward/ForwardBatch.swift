@@ -41,8 +41,8 @@ struct ForwardBatch {
     private var encoded: [UInt8] { storage.encoded }
     /// Events not pushed on purpose, decided just before the round trip.
     private(set) var skipped: [SkippedEvent] = []
-    /// Whether the read stopped before the queue's last pending event (at the limit, or where the
-    /// counter changes): the queue has more to send without any new commit.
+    /// Whether the read may have stopped before the queue's last pending event (it took the limit, or
+    /// stopped where the counter changes): the queue may have more to send without any new commit.
     private(set) var mayHaveMore = false
 
     var ids: ClosedRange<Int64> { events.first!.id...events.last!.id }
@@ -127,7 +127,8 @@ struct ForwardBatch {
 
     /// SPEC §5 at forward time: an `exists` event is skipped when its file is gone, or when pushing it would
     /// make the list longer than `limit`. `created` events are always pushed (and take room in the list).
-    /// A file is looked up only when its directory lost an entry since the listing saw it.
+    /// A file is looked up only when `DirectoryChanges` cannot vouch that its directory lost no entry since
+    /// the listing saw it.
     mutating func decideSkips(limit: Int?, listLength: Int) {
         var room = limit.map { $0 - listLength } ?? Int.max
         var directories = DirectoryChanges()

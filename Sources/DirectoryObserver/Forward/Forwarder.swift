@@ -40,9 +40,10 @@ final class Forwarder {
     let writer: OutboxWriter
     let board: QueueLengthBoard
     let logger: Logger
-    /// Raised after every commit to the outbox (the forwarder thread's wake-up signal). When there is
-    /// one, a round that took every pending event it saw reads the next round ahead only if it was raised
-    /// since (see `readAhead`); without one (`drain`), every round reads ahead.
+    /// The forwarder thread's wake-up signal: the writer raises it after every commit that adds events,
+    /// and the log's watch (`FileChangeSignal`) after any other write to the outbox. When there is one, a
+    /// round that took every pending event it saw reads the next round ahead only if it was raised since
+    /// (see `readAhead`); without one (`drain`), every round reads ahead.
     let newWork: WakeSignal?
     var session: RedisSession?
     let reconciliation: Reconciliation
@@ -190,6 +191,9 @@ final class Forwarder {
                         from: store, queue: queue, afterID: after, limit: settings.batchSize, reusing: &spareStorage)
                     {
                         batches.append(batch)
+                    } else if queueRetries[queue]?.held == false {
+                        // Its retry time passed with nothing left to retry (the batch went dead): no wait.
+                        queueRetries[queue] = nil
                     }
                 }
             }
