@@ -30,6 +30,8 @@ let package = Package(
             name: "CDirObsHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // statfs(2) (sys/vfs.h, part of libc): Swift's Glibc module does not include it.
+        .systemLibrary(name: "CDirObsFileSystem"),
         .executableTarget(
             name: "EmbedMigrationsTool",
             path: "Sources/EmbedMigrationsTool"
@@ -44,6 +46,7 @@ let package = Package(
             dependencies: [
                 "CDirObsSQLite",
                 "CDirObsHiredis",
+                "CDirObsFileSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

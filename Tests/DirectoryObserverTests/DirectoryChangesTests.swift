@@ -41,6 +41,13 @@ struct DirectoryChangesTests {
         #expect(!unchanged)
     }
 
+    @Test("a directory on a filesystem not known to keep this machine's times exactly (/proc) counts as changed")
+    func otherFileSystemCountsAsChanged() throws {
+        var changes = DirectoryChanges()
+        let proc = changes.unchanged("/proc/self", since: Clock.now() + 3_600)
+        #expect(!proc)
+    }
+
     @Test("a missing directory, or a file where the directory should be, counts as changed")
     func unknownCountsAsChanged() throws {
         let directory = TemporaryDirectory()
