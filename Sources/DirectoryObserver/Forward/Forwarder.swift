@@ -24,7 +24,7 @@ final class Forwarder {
         /// Events were pushed or settled.
         case progress(Int)
         /// Events were pushed or settled, and nothing is left that a new round could send before the
-        /// next commit raises `newWork` (no queue waits for a retry, no list length is due). Only a
+        /// next commit raises `newWork` (no queue has a retry record, no list length is due). Only a
         /// forwarder with `newWork` says so.
         case caughtUp(Int)
         /// Pending events exist but every queue waits for its retry time (until this monotonic time).
