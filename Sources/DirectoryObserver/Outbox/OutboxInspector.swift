@@ -120,12 +120,11 @@ public final class OutboxInspector {
 
     // MARK: - Reading
 
-    /// Runs `body` in one read transaction (a consistent snapshot) and maps SQLite errors to `OutboxError`.
+    /// Runs `body` in one read transaction (`OutboxStore.reading`: a consistent snapshot, never left
+    /// open) and maps SQLite errors to `OutboxError`.
     private func reading<T>(_ body: () throws(SQLiteError) -> T) throws(OutboxError) -> T {
         do throws(SQLiteError) {
-            try store.connection.execute("BEGIN DEFERRED")
-            defer { try? store.connection.execute("COMMIT") }
-            return try body()
+            return try store.reading(body)
         } catch {
             throw OutboxError(path: path, reason: .sqlite(error))
         }
