@@ -8,6 +8,14 @@ import Testing
 /// after such a round goes with the next one.
 @Suite("Forwarder caught up with the outbox", .timeLimit(.minutes(1)))
 struct ForwarderCaughtUpTests {
+    /// A fixture whose queue `broken` holds two events Redis refuses (`WRONGTYPE`: its key is a string).
+    private static func fixtureWithRefusedQueue(_ server: RedisServer) throws -> ForwarderFixture {
+        try server.command("SET", "broken", "not a list")
+        let fixture = try ForwarderFixture()
+        try fixture.append(ForwarderFixture.events(queue: "broken", counter: nil, count: 2, stem: "x"))
+        return fixture
+    }
+
     @Test("a batch cut at the batch size or where the counter changes may have more; one that took the rest does not")
     func batchKnowsWhetherMoreMayFollow() throws {
         let fixture = try ForwarderFixture()
@@ -56,9 +64,7 @@ struct ForwarderCaughtUpTests {
     @Test("a queue waiting for its retry keeps the forwarder from saying caught up, so the retry is not slept through")
     func waitingQueueIsNotCaughtUp() throws {
         let server = try RedisServer()
-        try server.command("SET", "broken", "not a list")
-        let fixture = try ForwarderFixture()
-        try fixture.append(ForwarderFixture.events(queue: "broken", counter: nil, count: 2, stem: "x"))
+        let fixture = try Self.fixtureWithRefusedQueue(server)
         let fine = try fixture.appendJobs(count: 3)
         let settings = fixture.settings(server, retry: RetrySettings(initial: 30, maximum: 30, maxAttempts: 10))
         let (forwarder, store) = try fixture.forwarder(settings, wokenByCommits: true)
@@ -78,9 +84,7 @@ struct ForwarderCaughtUpTests {
     @Test("a queue whose batch went dead waits out its retry time once, then no longer keeps the forwarder busy")
     func deadBatchStopsHoldingCaughtUp() throws {
         let server = try RedisServer()
-        try server.command("SET", "broken", "not a list")
-        let fixture = try ForwarderFixture()
-        try fixture.append(ForwarderFixture.events(queue: "broken", counter: nil, count: 2, stem: "x"))
+        let fixture = try Self.fixtureWithRefusedQueue(server)
         let settings = fixture.settings(server, retry: RetrySettings(initial: 0.01, maximum: 0.01, maxAttempts: 1))
         let (forwarder, store) = try fixture.forwarder(settings, wokenByCommits: true)
         defer { try? store.close() }
