@@ -23,7 +23,14 @@ enum DirectoryListing {
         var chunk = NameChunk(directoryFD: dirfd(handle))
         while true {
             chunk.removeAll()
-            while chunk.count < chunkSize, let entry = readdir(handle) {
+            while chunk.count < chunkSize {
+                // readdir answers nil both at the end and on an error (EIO, ESTALE): only errno tells them
+                // apart, and a listing cut short by an error must fail (and be tried again), not end.
+                errno = 0
+                guard let entry = readdir(handle) else {
+                    if errno != 0 { throw SystemError(call: "readdir(\(directory))", errno: errno) }
+                    break
+                }
                 if entry.pointee.d_type == UInt8(DT_DIR) { continue }
                 withUnsafeBytes(of: entry.pointee.d_name) { raw in chunk.append(raw.prefix { $0 != 0 }) }
             }

@@ -71,6 +71,11 @@ final class Watcher {
 
     // MARK: - Arming and listing
 
+    /// Two monitors may name one directory by two paths (`in` and `in/`, or through a symlink), and the
+    /// kernel keeps one watch per directory: each arms with `IN_MASK_ADD`, so the watch gets the events
+    /// all of them need instead of the last one's alone (each still reads them by its own `announce`).
+    private static let addToExistingWatch = UInt32(IN_MASK_ADD)
+
     /// Arms every directory that is not watched yet and lists the ones that were armed.
     func armAll() {
         for index in directories.indices where directories[index].watch == nil {
@@ -82,7 +87,7 @@ final class Watcher {
     private func arm(_ index: Int) -> Bool {
         let path = directories[index].path
         do {
-            let watch = try inotify.addWatch(path: path, mask: directories[index].mask)
+            let watch = try inotify.addWatch(path: path, mask: directories[index].mask | Self.addToExistingWatch)
             if case .unavailable = directories[index].status {
                 logger.info("directory is back; watching it again", metadata: ["watch.directory": "\(path)"])
             } else {
@@ -230,9 +235,41 @@ final class Watcher {
         if overflowed {
             metrics.inotifyOverflowed()
             logger.warning("inotify queue overflowed; listing every directory")
+            rearmAfterOverflow()
             listAll()
         }
         return events.count
+    }
+
+    /// An overflow may have dropped the events that say a directory was deleted or moved away, so every
+    /// watched path is armed again before the listing: the kernel answers with the same watch while the
+    /// path holds the same directory, and with a new one when it now holds another (which is watched from
+    /// then on, the old watch dropped). A path that is gone is marked unavailable and checked every second.
+    private func rearmAfterOverflow() {
+        for index in directories.indices {
+            guard let old = directories[index].watch else { continue }
+            let path = directories[index].path
+            let watch: Int32
+            do {
+                watch = try inotify.addWatch(path: path, mask: directories[index].mask | Self.addToExistingWatch)
+            } catch {
+                let missing = error.errno == ENOENT || error.errno == ENOTDIR
+                markUnavailable(index, reason: missing ? "missing" : error.reason)
+                continue
+            }
+            guard watch != old else { continue }
+            byWatch[old]?.removeAll { $0 == index }
+            if byWatch[old]?.isEmpty == true {
+                byWatch[old] = nil
+                inotify.removeWatch(old)
+            }
+            directories[index].status = .watching(watch)
+            byWatch[watch, default: []].append(index)
+            openedFiles[index] = nil
+            logger.warning(
+                "directory replaced while the inotify queue overflowed; watching the new one",
+                metadata: ["watch.directory": "\(path)"])
+        }
     }
 
     /// Reads (as `readEvents`) until the kernel queue is empty or `limit` events were read.
