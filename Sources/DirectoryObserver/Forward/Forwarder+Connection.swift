@@ -46,13 +46,14 @@ extension Forwarder {
 
     /// Reads every known queue's watermark and fingerprint in one round trip and settles each against the
     /// outbox (see `Reconciliation`). The writer is flushed first, so the outbox's record includes every
-    /// delivery this forwarder handed it.
+    /// delivery this forwarder handed it; until it is, nothing is settled (the round fails and is tried
+    /// again): a record missing marks can equal a watermark Redis fell back to, look in step, and have
+    /// the marks land later over events that were never resent.
     private func reconcileAll(over session: RedisSession) throws {
         cursors.removeAll()
         prefetched = nil
-        // Bounded: a writer whose commits fail must not hold the forwarder (and the daemon's stop) for long;
-        // the settlements that need its marks committed check again.
-        writer.flush(timeout: settings.timeout)
+        // Bounded: a writer whose commits fail must not hold the forwarder (and the daemon's stop) for long.
+        guard writer.flush(timeout: settings.timeout) else { throw ReconciliationError(path: writer.path) }
         let queues = try store.knownQueues()
         guard !queues.isEmpty else { return }
         var requests: [[[UInt8]]] = []

@@ -4,7 +4,8 @@ public struct ForwarderSettings: Sendable {
     /// Connect and command timeout, seconds (the longest `timeout` of the monitors).
     public var timeout: Double
     public var retry: RetrySettings
-    /// `poll_queue_limit` per queue (nil: no limit). Queues not listed have no limit.
+    /// `poll_queue_limit` per queue (nil: no limit). Queues not listed have no limit. Monitors sharing a
+    /// queue share the loosest of their limits, so no monitor's files are skipped for another's limit.
     public var queueLimits: [String: Int?]
     /// Most events in one batch (at most 4,000: Lua's `unpack` limit, see `DeliveryScript`).
     public var batchSize: Int
@@ -25,8 +26,16 @@ public struct ForwarderSettings: Sendable {
     /// The settings a configuration implies.
     public init(configuration: Configuration) {
         var limits: [String: Int?] = [:]
-        for monitor in configuration.monitors where limits[monitor.queue] == nil {
-            limits[monitor.queue] = .some(monitor.pollQueueLimit)
+        for monitor in configuration.monitors {
+            guard let known = limits[monitor.queue] else {
+                limits[monitor.queue] = .some(monitor.pollQueueLimit)
+                continue
+            }
+            if let limit = known, let other = monitor.pollQueueLimit {
+                limits[monitor.queue] = .some(max(limit, other))
+            } else {
+                limits[monitor.queue] = .some(nil)
+            }
         }
         self.init(
             redis: configuration.redis, timeout: configuration.longestTimeout, retry: configuration.retry,
