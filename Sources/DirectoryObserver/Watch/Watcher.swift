@@ -6,9 +6,9 @@ import Logging
 ///
 /// Guarantees: a watch is armed before its directory is listed, so no file slips between the two;
 /// events are handed to the outbox in kernel order; an overflow of the kernel queue is followed at once
-/// by a listing of every directory; a listing that fails is tried again until it succeeds; a directory
-/// that disappears is checked every second and listed again when it is back; state changes are logged
-/// once.
+/// by every path armed again (a directory replaced meanwhile gets a watch of its own) and a listing of
+/// every directory; a listing that fails is tried again until it succeeds; a directory that disappears
+/// is checked every second and listed again when it is back; state changes are logged once.
 final class Watcher {
     struct Monitor {
         let config: MonitorConfig
@@ -255,6 +255,7 @@ final class Watcher {
             } catch {
                 let missing = error.errno == ENOENT || error.errno == ENOTDIR
                 markUnavailable(index, reason: missing ? "missing" : error.reason)
+                if byWatch[old] == nil { inotify.removeWatch(old) }
                 continue
             }
             guard watch != old else { continue }
