@@ -137,6 +137,17 @@ struct OutboxWriterTests {
         #expect(writer.flush(timeout: 60), "an idle flush returns too")
     }
 
+    @Test("flush after stop says nothing was committed: what depends on it (a reconnect) must not go on")
+    func flushAfterStop() throws {
+        let path = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: path), logger: testLogger)
+        writer.stop()
+        writer.append([event("late")])
+        #expect(!writer.flush(timeout: 5))
+        #expect(!writer.flush(timeout: 5, includingListings: true))
+        #expect(try committedNames(path).isEmpty)
+    }
+
     @Test("stop commits what was queued before it, then closes the outbox")
     func stopCommitsQueued() throws {
         let path = directory.file("outbox.sqlite3")

@@ -353,7 +353,7 @@ extension OutboxWriter {
                     completions.append { completion(dead) }
                 case .barrier(let afterListings, let completion):
                     if !afterListings || listings.isEmpty {
-                        completions.append(completion)
+                        completions.append { completion(true) }
                     } else {
                         listings[listings.count - 1].then(completion)
                     }
@@ -400,7 +400,7 @@ extension OutboxWriter {
             case .listing(_, let completion): completion(nil)
             case .deliveredUpTo(_, _, let completion): completion(0)
             case .failure(_, _, _, _, let completion): completion(0)
-            case .barrier(_, let completion): completion()
+            case .barrier(_, let completion): completion(false)
             case .delivered: break
             }
         }

@@ -23,9 +23,10 @@ public final class OutboxWriter: Sendable {
         case deliveredUpTo(queue: String, id: Int64, completion: @Sendable (Int) -> Void)
         case failure(queue: String, ids: ClosedRange<Int64>, error: String, maxAttempts: Int,
             completion: @Sendable (Int) -> Void)
-        /// Completes once everything handed in before it is committed; with `afterListings`, once the
-        /// spooled listings handed in before it are applied too.
-        case barrier(afterListings: Bool, @Sendable () -> Void)
+        /// Completes with true once everything handed in before it is committed; with `afterListings`,
+        /// once the spooled listings handed in before it are applied too. With false when it never will
+        /// be (the writer stopped or detached first).
+        case barrier(afterListings: Bool, @Sendable (Bool) -> Void)
 
         var eventCount: Int {
             if case .append(let events, _) = self { return events.count }
@@ -184,12 +185,19 @@ public final class OutboxWriter: Sendable {
 
     /// Blocks until everything handed in before this call is committed, or `timeout` seconds pass; with
     /// `includingListings`, also until the spooled listings handed in before it are applied (a large one
-    /// takes many transactions). Returns true when it was committed.
+    /// takes many transactions). Returns true when it was committed; false on a timeout, and when the
+    /// writer stopped or detached without committing it.
     @discardableResult
     public func flush(timeout: Double = 60, includingListings: Bool = false) -> Bool {
         let done = DispatchSemaphore(value: 0)
-        submit(.barrier(afterListings: includingListings) { done.signal() })
-        return done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success
+        let committed = Atomic<Bool>(false)
+        submit(
+            .barrier(afterListings: includingListings) { wasCommitted in
+                committed.store(wasCommitted, ordering: .releasing)
+                done.signal()
+            })
+        guard done.wait(timeout: .now() + .milliseconds(Int(timeout * 1000))) == .success else { return false }
+        return committed.load(ordering: .acquiring)
     }
 
     /// Runs `handler` (on the writer thread) each time commits succeed again after failing.

@@ -12,8 +12,9 @@ struct SpooledListing {
     private let spool: ListingSpool
     private let maxPending: Int
     private let completion: @Sendable (ListingOutcome?) -> Void
-    /// What runs once the listing is complete (or dropped): the barriers handed in after it.
-    private var followers: [() -> Void] = []
+    /// What runs once the listing is complete (told true) or dropped (told false): the barriers handed in
+    /// after it.
+    private var followers: [(Bool) -> Void] = []
     /// Nil until the first chunk's transaction starts the listing.
     private var progress: ListingProgress?
     /// The chunk read from the spool and not committed yet (read again after a failed transaction).
@@ -34,8 +35,8 @@ struct SpooledListing {
     /// Events announced so far.
     var announced: Int { progress?.outcome.announced ?? 0 }
 
-    /// Runs `body` once this listing is complete or dropped.
-    mutating func then(_ body: @escaping () -> Void) {
+    /// Runs `body` once this listing is complete (with true) or dropped (with false).
+    mutating func then(_ body: @escaping (Bool) -> Void) {
         followers.append(body)
     }
 
@@ -70,7 +71,7 @@ struct SpooledListing {
     /// The completions of a listing that will not be applied (the writer stops or is detached).
     func dropped() -> [() -> Void] {
         let completion = self.completion
-        return [{ completion(nil) }] + followers
+        return [{ completion(nil) }] + followers.map { follower in { follower(false) } }
     }
 
     private mutating func finish(leftOut: Int) -> [() -> Void] {
@@ -78,6 +79,6 @@ struct SpooledListing {
         // Candidates past the budget are left out without being read.
         outcome.leftOut += leftOut
         let completion = self.completion
-        return [{ completion(outcome) }] + followers
+        return [{ completion(outcome) }] + followers.map { follower in { follower(true) } }
     }
 }
