@@ -56,6 +56,42 @@ struct RedisFailureClassTests {
         #expect(RedisError.reply(text).failureClass == .batch)
     }
 
+    /// Before 7.0, an error raised inside the script comes back wrapped in `ERR Error running script`;
+    /// the code inside decides, with or without its dash (the wording varies between versions).
+    @Test(
+        "an error a pre-7.0 server wrapped around the script's LPUSH is classified by the code inside",
+        arguments: [
+            ("OOM command not allowed when used memory > 'maxmemory'.", RedisError.FailureClass.unavailable),
+            ("-READONLY You can't write against a read only replica.", .unavailable),
+            (
+                "-MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist.",
+                .unavailable
+            ),
+            ("NOREPLICAS Not enough good replicas to write.", .unavailable),
+            ("-WRONGTYPE Operation against a key holding the wrong kind of value", .batch),
+            ("-NOPERM this user has no permissions to access one of the keys used as arguments", .configuration),
+        ])
+    func wrappedByOlderServer(inner: String, expected: RedisError.FailureClass) {
+        for wrapper in [
+            "ERR Error running script (call to f_4f241371995506cb63a232eac5a4776d5cc07ca9): @user_script:47: ",
+            "ERR Error running script (call to f_4f2413719955): @user_script:47: @user_script: 47: ",
+        ] {
+            #expect(RedisError.reply(wrapper + inner).failureClass == expected, "\(wrapper + inner)")
+        }
+    }
+
+    @Test("a wrapped script error with no code inside stays .batch, and unwrapped text is read by its first word")
+    func wrappedWithoutCode() {
+        #expect(
+            RedisError.reply("ERR Error running script (call to f_ab): @user_script:3: bad value").failureClass
+                == .batch)
+        #expect(RedisError.reply("ERR watermark k does not hold an integer").failureClass == .batch)
+        // Capital words further into the message are not taken for a code.
+        let acl =
+            "ERR Error running script (call to f_ab): @user_script:3: The user executing the script can't run this command (ACL)"
+        #expect(RedisError.reply(acl).failureClass == .configuration)
+    }
+
     @Test("every connection-level kind is .unavailable")
     func connectionKinds() {
         for kind in [RedisError.Kind.connection, .timeout, .eof, .protocol] {

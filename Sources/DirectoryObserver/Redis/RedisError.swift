@@ -23,10 +23,25 @@ public struct RedisError: Error, CustomStringConvertible, Sendable, Equatable {
         self.detail = detail
     }
 
-    /// An error reply from the server, classified by its first word.
+    /// An error reply from the server, classified by its first word; for an error raised inside a script
+    /// and wrapped by a server older than 7.0 (`ERR Error running script (call to f_…): @user_script:17:
+    /// -OOM …`), by the code of the error inside, so a passing state is not taken for the batch's fault.
     public static func reply(_ text: String) -> RedisError {
-        let prefix = text.prefix { $0 != " " }
-        return RedisError(kind: .reply(prefix: String(prefix)), detail: text)
+        let prefix = wrappedScriptErrorCode(text) ?? String(text.prefix { $0 != " " })
+        return RedisError(kind: .reply(prefix: prefix), detail: text)
+    }
+
+    /// The code of the error a pre-7.0 server wrapped in `ERR Error running script`: the first word after
+    /// the script's name and its `@user_script:N:` positions, when it is made of capital letters alone (a
+    /// leading `-` dropped); nil otherwise.
+    static func wrappedScriptErrorCode(_ text: String) -> String? {
+        guard text.hasPrefix("ERR Error running script"), let nameEnd = text.firstIndex(of: ")") else { return nil }
+        let words = text[text.index(after: nameEnd)...].split(separator: " ")
+        guard let word = words.first(where: { !$0.hasPrefix("@") && !$0.allSatisfy { $0.isNumber || $0 == ":" } })
+        else { return nil }
+        let code = word.hasPrefix("-") ? word.dropFirst() : word[...]
+        guard code.count >= 2, code.allSatisfy({ $0 >= "A" && $0 <= "Z" }) else { return nil }
+        return String(code)
     }
 
     /// Error-reply prefixes that describe a passing state of the server, not a problem with the data.
