@@ -40,26 +40,9 @@ struct WatcherSharedAndReplacedDirectoryTests {
 
     @Test("a directory deleted and made again while the kernel queue overflowed is watched at its path after")
     func directoryReplacedDuringOverflow() throws {
-        let watched = directory.file("watched")
-        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
-        let outbox = directory.file("outbox.sqlite3")
-        let writer = try OutboxWriter(settings: OutboxSettings(path: outbox), logger: testLogger)
+        let (watched, outbox, writer, watcher) = try watchOneDirectory()
         defer { writer.stop() }
-        let watcher = try makeWatcher(
-            [MonitorConfig(section: "w", directory: watched, queue: "q", pollQueueLimit: nil)], writer: writer)
-        watcher.armAll()
-        #expect(writer.flush(timeout: 10, includingListings: true))
-
-        // More events than the kernel queues, then, while it is full, the directory emptied, removed and
-        // made again: its IN_DELETE_SELF and IN_IGNORED are dropped with the overflow.
-        let queueLimit = ReadPacing.forThisMachine().queueLimit
-        let names = (0..<(queueLimit + 50)).map { watched + "/f\($0)" }
-        for name in names { touch(name) }
-        for name in names { unlink(name) }
-        #expect(rmdir(watched) == 0)
-        #expect(mkdir(watched, 0o755) == 0)
-        watcher.readQueue(atMost: 10 * queueLimit)
-        #expect(writer.flush(timeout: 30, includingListings: true))
+        removeDuringOverflow(watched, recreate: true, watcher: watcher, writer: writer)
 
         touch(watched + "/late")
         watcher.readQueue(atMost: 1_000)
@@ -69,23 +52,9 @@ struct WatcherSharedAndReplacedDirectoryTests {
 
     @Test("a directory removed while the kernel queue overflowed is checked every second, then listed when back")
     func directoryRemovedDuringOverflow() throws {
-        let watched = directory.file("watched")
-        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
-        let outbox = directory.file("outbox.sqlite3")
-        let writer = try OutboxWriter(settings: OutboxSettings(path: outbox), logger: testLogger)
+        let (watched, outbox, writer, watcher) = try watchOneDirectory()
         defer { writer.stop() }
-        let watcher = try makeWatcher(
-            [MonitorConfig(section: "w", directory: watched, queue: "q", pollQueueLimit: nil)], writer: writer)
-        watcher.armAll()
-        #expect(writer.flush(timeout: 10, includingListings: true))
-
-        let queueLimit = ReadPacing.forThisMachine().queueLimit
-        let names = (0..<(queueLimit + 50)).map { watched + "/f\($0)" }
-        for name in names { touch(name) }
-        for name in names { unlink(name) }
-        #expect(rmdir(watched) == 0)
-        watcher.readQueue(atMost: 10 * queueLimit)
-        #expect(writer.flush(timeout: 30, includingListings: true))
+        removeDuringOverflow(watched, recreate: false, watcher: watcher, writer: writer)
         // Gone: the next availability check is at most a second away.
         let wait = watcher.runTimers()
         #expect(wait > 0 && wait <= 1)
@@ -96,6 +65,35 @@ struct WatcherSharedAndReplacedDirectoryTests {
         _ = watcher.runTimers()
         #expect(writer.flush(timeout: 10, includingListings: true))
         #expect(try events(in: outbox).filter { $0.hasSuffix(" back") } == ["q exists back"])
+    }
+
+    /// A directory `watched` with one create-mode monitor of queue `q`, armed and listed; the caller stops
+    /// the writer.
+    private func watchOneDirectory() throws -> (watched: String, outbox: String, writer: OutboxWriter, watcher: Watcher)
+    {
+        let watched = directory.file("watched")
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: false)
+        let outbox = directory.file("outbox.sqlite3")
+        let writer = try OutboxWriter(settings: OutboxSettings(path: outbox), logger: testLogger)
+        let watcher = try makeWatcher(
+            [MonitorConfig(section: "w", directory: watched, queue: "q", pollQueueLimit: nil)], writer: writer)
+        watcher.armAll()
+        #expect(writer.flush(timeout: 10, includingListings: true))
+        return (watched, outbox, writer, watcher)
+    }
+
+    /// More events than the kernel queues, then, while it is full, the directory emptied and removed (and
+    /// made again with `recreate`): its IN_DELETE_SELF and IN_IGNORED are dropped with the overflow. The
+    /// watcher then reads the whole queue, and what it hands the writer is committed.
+    private func removeDuringOverflow(_ watched: String, recreate: Bool, watcher: Watcher, writer: OutboxWriter) {
+        let queueLimit = ReadPacing.forThisMachine().queueLimit
+        let names = (0..<(queueLimit + 50)).map { watched + "/f\($0)" }
+        for name in names { touch(name) }
+        for name in names { unlink(name) }
+        #expect(rmdir(watched) == 0)
+        if recreate { #expect(mkdir(watched, 0o755) == 0) }
+        watcher.readQueue(atMost: 10 * queueLimit)
+        #expect(writer.flush(timeout: 30, includingListings: true))
     }
 
     private func makeWatcher(_ configs: [MonitorConfig], writer: OutboxWriter) throws -> Watcher {

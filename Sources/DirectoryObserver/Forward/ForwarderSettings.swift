@@ -25,17 +25,9 @@ public struct ForwarderSettings: Sendable {
 
     /// The settings a configuration implies.
     public init(configuration: Configuration) {
-        var limits: [String: Int?] = [:]
-        for monitor in configuration.monitors {
-            guard let known = limits[monitor.queue] else {
-                limits[monitor.queue] = .some(monitor.pollQueueLimit)
-                continue
-            }
-            if let limit = known, let other = monitor.pollQueueLimit {
-                limits[monitor.queue] = .some(max(limit, other))
-            } else {
-                limits[monitor.queue] = .some(nil)
-            }
+        let limits = Dictionary(grouping: configuration.monitors, by: \.queue).mapValues { monitors -> Int? in
+            let each = monitors.map(\.pollQueueLimit)
+            return each.contains(nil) ? nil : each.compactMap { $0 }.max()
         }
         self.init(
             redis: configuration.redis, timeout: configuration.longestTimeout, retry: configuration.retry,

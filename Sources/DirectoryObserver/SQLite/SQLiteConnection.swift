@@ -21,10 +21,10 @@ public final class SQLiteConnection {
     /// How long a statement waits for another connection's lock before it fails with `SQLITE_BUSY`.
     public private(set) var busyTimeoutMilliseconds: Int32
 
-    /// Opens `path`. The handle is closed again when opening fails.
     /// How long a statement waits for another connection's lock unless told otherwise.
     public static let defaultBusyTimeoutMilliseconds: Int32 = 5_000
 
+    /// Opens `path`. The handle is closed again when opening fails.
     public init(path: String, mode: Mode, busyTimeoutMilliseconds: Int32 = defaultBusyTimeoutMilliseconds)
         throws(SQLiteError)
     {

@@ -71,10 +71,20 @@ final class Watcher {
 
     // MARK: - Arming and listing
 
-    /// Two monitors may name one directory by two paths (`in` and `in/`, or through a symlink), and the
-    /// kernel keeps one watch per directory: each arms with `IN_MASK_ADD`, so the watch gets the events
-    /// all of them need instead of the last one's alone (each still reads them by its own `announce`).
-    private static let addToExistingWatch = UInt32(IN_MASK_ADD)
+    /// Watches the directory at `index`'s path. Two monitors may name one directory by two paths (`in`
+    /// and `in/`, or through a symlink), and the kernel keeps one watch per directory: each adds with
+    /// `IN_MASK_ADD`, so the watch gets the events all of them need instead of the last one's alone (each
+    /// still reads them by its own `announce`).
+    private func addWatch(_ index: Int) throws(SystemError) -> Int32 {
+        try inotify.addWatch(path: directories[index].path, mask: directories[index].mask | UInt32(IN_MASK_ADD))
+    }
+
+    /// Why a path cannot be watched, as the log and the health board say it.
+    private static func unavailableReason(_ error: SystemError) -> String {
+        error.errno == ENOENT || error.errno == ENOTDIR ? missingReason : error.reason
+    }
+
+    private static let missingReason = "missing"
 
     /// Arms every directory that is not watched yet and lists the ones that were armed.
     func armAll() {
@@ -87,7 +97,7 @@ final class Watcher {
     private func arm(_ index: Int) -> Bool {
         let path = directories[index].path
         do {
-            let watch = try inotify.addWatch(path: path, mask: directories[index].mask | Self.addToExistingWatch)
+            let watch = try addWatch(index)
             if case .unavailable = directories[index].status {
                 logger.info("directory is back; watching it again", metadata: ["watch.directory": "\(path)"])
             } else {
@@ -102,20 +112,17 @@ final class Watcher {
             }
             return true
         } catch {
-            let missing = error.errno == ENOENT || error.errno == ENOTDIR
+            let reason = Self.unavailableReason(error)
             // Still gone at the next check: the reason that said how it went ("deleted", "moved away") stays.
-            if missing, case .unavailable = directories[index].status { return false }
-            markUnavailable(index, reason: missing ? "missing" : error.reason)
+            if reason == Self.missingReason, case .unavailable = directories[index].status { return false }
+            markUnavailable(index, reason: reason)
             return false
         }
     }
 
     private func markUnavailable(_ index: Int, reason: String) {
         let before = directories[index].status
-        if let watch = directories[index].watch {
-            byWatch[watch]?.removeAll { $0 == index }
-            if byWatch[watch]?.isEmpty == true { byWatch[watch] = nil }
-        }
+        unmapWatch(of: index)
         directories[index].status = .unavailable(reason: reason)
         metrics.health.notWatching(directories[index].path, reason: reason)
         openedFiles[index] = nil
@@ -124,6 +131,17 @@ final class Watcher {
                 "directory not watched; checking every second",
                 metadata: ["watch.directory": "\(directories[index].path)", "watch.reason": "\(reason)"])
         }
+    }
+
+    /// Stops routing the events of `index`'s watch to it. Returns the watch when no directory reads it any
+    /// more (the caller may remove it from the kernel), nil otherwise.
+    @discardableResult
+    private func unmapWatch(of index: Int) -> Int32? {
+        guard let watch = directories[index].watch else { return nil }
+        byWatch[watch]?.removeAll { $0 == index }
+        guard byWatch[watch]?.isEmpty == true else { return nil }
+        byWatch[watch] = nil
+        return watch
     }
 
     /// Lists every watched directory (after an overflow, a rebuilt instance, or a recovered outbox).
@@ -248,28 +266,22 @@ final class Watcher {
     private func rearmAfterOverflow() {
         for index in directories.indices {
             guard let old = directories[index].watch else { continue }
-            let path = directories[index].path
             let watch: Int32
             do {
-                watch = try inotify.addWatch(path: path, mask: directories[index].mask | Self.addToExistingWatch)
+                watch = try addWatch(index)
             } catch {
-                let missing = error.errno == ENOENT || error.errno == ENOTDIR
-                markUnavailable(index, reason: missing ? "missing" : error.reason)
-                if byWatch[old] == nil { inotify.removeWatch(old) }
+                if let unused = unmapWatch(of: index) { inotify.removeWatch(unused) }
+                markUnavailable(index, reason: Self.unavailableReason(error))
                 continue
             }
             guard watch != old else { continue }
-            byWatch[old]?.removeAll { $0 == index }
-            if byWatch[old]?.isEmpty == true {
-                byWatch[old] = nil
-                inotify.removeWatch(old)
-            }
+            if let unused = unmapWatch(of: index) { inotify.removeWatch(unused) }
             directories[index].status = .watching(watch)
             byWatch[watch, default: []].append(index)
             openedFiles[index] = nil
             logger.warning(
                 "directory replaced while the inotify queue overflowed; watching the new one",
-                metadata: ["watch.directory": "\(path)"])
+                metadata: ["watch.directory": "\(directories[index].path)"])
         }
     }
 
